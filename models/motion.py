@@ -1,0 +1,106 @@
+"""The model representation of motion, and the augmentations that act on it.
+
+A frame of F = 4 + 3J features:
+    [0]      root height (m)
+    [1:3]    root planar velocity (x, z), metres per frame, in the previous frame's heading
+    [3]      yaw rate, radians per frame
+    [4:]     joint positions (J, 3) in the root's local frame (origin at the root, yaw removed)
+Frame t holds the motion from t-1 to t (frame 0 moves nothing), so a model that predicts frame
+t predicts how the body moved to get there. `decode` integrates the trajectory back; with the
+`Origin` returned by `encode` the round trip is exact.
+World convention: Y up, metres, a body facing +Z has its left at +X.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import skeleton
+
+ROOT_FEATURES = 4
+
+
+def n_features(n_joints: int = skeleton.J) -> int:
+    return ROOT_FEATURES + 3 * n_joints
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where decoding starts: the first frame's root position on the ground, and its heading."""
+    x: float = 0.0
+    z: float = 0.0
+    yaw: float = 0.0
+
+
+def heading(p: np.ndarray) -> np.ndarray:
+    """Yaw (radians, 0 = facing +Z) of canonical poses (..., 21, 3), from hips and shoulders."""
+    _, _, forward, _ = skeleton.body_frame(p)
+    return np.arctan2(forward[..., 0], forward[..., 2])
+
+
+def _rotate_y(v: np.ndarray, yaw: np.ndarray) -> np.ndarray:
+    """Rotate vectors (..., 3) about +Y by yaw (broadcast over the vector's leading dims)."""
+    c, s = np.cos(yaw)[..., None], np.sin(yaw)[..., None]
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    return np.stack([c[..., 0] * x + s[..., 0] * z, y, -s[..., 0] * x + c[..., 0] * z], axis=-1)
+
+
+def _wrap(a: np.ndarray) -> np.ndarray:
+    return (a + np.pi) % (2 * np.pi) - np.pi
+
+
+def encode(p: np.ndarray) -> tuple[np.ndarray, Origin]:
+    """World positions (T, J, 3) → features (T, F) and the origin that `decode` needs."""
+    p = np.asarray(p, dtype=np.float64)
+    T, J, _ = p.shape
+    root = p[:, 0]
+    yaw = heading(p)
+    local = _rotate_y(p - root[:, None], -yaw[:, None])
+    step = np.zeros((T, 3))
+    step[1:] = root[1:] - root[:-1]
+    vel = np.zeros((T, 3))
+    vel[1:] = _rotate_y(step[1:], -yaw[:-1])
+    yaw_rate = np.zeros(T)
+    yaw_rate[1:] = _wrap(np.diff(yaw))
+    f = np.concatenate([root[:, 1:2], vel[:, [0, 2]], yaw_rate[:, None], local.reshape(T, J * 3)], axis=1)
+    return f.astype(np.float32), Origin(float(root[0, 0]), float(root[0, 2]), float(yaw[0]))
+
+
+def decode(f: np.ndarray, origin: Origin = Origin()) -> np.ndarray:
+    """Features (T, F) → world positions (T, J, 3), integrating velocity and yaw from `origin`."""
+    f = np.asarray(f, dtype=np.float64)
+    T = f.shape[0]
+    yaw = origin.yaw + np.cumsum(f[:, 3])
+    prev_yaw = np.concatenate([[origin.yaw], yaw[:-1]])
+    step = np.zeros((T, 3))
+    step[:, 0], step[:, 2] = f[:, 1], f[:, 2]
+    world_step = _rotate_y(step, prev_yaw)
+    world_step[0] = 0.0
+    root = np.cumsum(world_step, axis=0) + np.array([origin.x, 0.0, origin.z])
+    root[:, 1] = f[:, 0]
+    local = f[:, ROOT_FEATURES:].reshape(T, -1, 3)
+    return (_rotate_y(local, yaw[:, None]) + root[:, None]).astype(np.float32)
+
+
+def mirror(p: np.ndarray, pairs: np.ndarray = skeleton.MIRROR) -> np.ndarray:
+    """Left/right mirror of world positions (..., J, 3): reflect X and swap sides."""
+    out = p[..., pairs, :].copy()
+    out[..., 0] *= -1
+    return out
+
+
+def mirror_features(f: np.ndarray, pairs: np.ndarray = skeleton.MIRROR) -> np.ndarray:
+    """The same mirror on features (..., F), equal to encode(mirror(decode(f)))."""
+    out = f.copy()
+    out[..., 1] *= -1      # sideways velocity
+    out[..., 3] *= -1      # yaw rate
+    local = out[..., ROOT_FEATURES:].reshape(f.shape[:-1] + (-1, 3))[..., pairs, :]
+    local[..., 0] *= -1
+    out[..., ROOT_FEATURES:] = local.reshape(f.shape[:-1] + (-1,))
+    return out
+
+
+def rotate_yaw(p: np.ndarray, angle: float) -> np.ndarray:
+    """World positions rotated about the vertical axis through the origin."""
+    return _rotate_y(p, np.asarray(angle)).astype(p.dtype)

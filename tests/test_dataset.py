@@ -1,0 +1,99 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import DATA, need
+from models import dataset, motion, skeleton
+from models.dataset import MotionDataset, build_bandai, build_folder, build_salsa, label_from_name, resample
+
+
+@pytest.fixture
+def bvh_folder(tmp_path, bandai_bvh, salsa_pair):
+    """Six labelled clips (three happy, three sad), from both real sources, plus one corrupt file."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for k in range(3):
+        shutil.copy(bandai_bvh, folder / f"happy_{k:02d}.bvh")
+        shutil.copy(salsa_pair[k % 2], folder / f"sad_{k:02d}.bvh")
+    (folder / "broken_01.bvh").write_text("HIERARCHY\nROOT x\n{\n")
+    return folder
+
+
+def test_label_from_file_name():
+    assert label_from_name("happy_01") == "happy"
+    assert label_from_name("dataset-1_dash_normal_001") == "normal"
+    assert label_from_name("42") == "42"
+
+
+def test_folder_build_keeps_labels_with_clips_through_save_and_load(bvh_folder, tmp_path):
+    ds = build_folder(bvh_folder)
+    out = tmp_path / "ds.npz"
+    ds.save(out)
+    ds = MotionDataset.load(out)
+    assert ds.n_clips == 6 and ds.label_names == ["happy", "sad"]
+    for c in range(ds.n_clips):
+        assert ds.label_names[ds.labels[c]] == label_from_name(ds.clip_names[c])
+    # salsa clips (120 fps, 120 frames) come out at 30 fps; Bandai (30 fps, 20 frames) stays
+    lengths = {ds.clip_names[c]: ds.clip_length(c) for c in range(ds.n_clips)}
+    assert lengths["sad_00"] == 30 and lengths["happy_00"] == 20
+    # the last clip of each label is held out, the rest train
+    assert sorted(ds.clip_names[c] for c in ds.split(heldout=True)) == ["happy_02", "sad_02"]
+    assert ds.feature_mean.shape == (motion.n_features(),) and (ds.feature_std > 0).all()
+
+
+def test_saving_is_atomic(bvh_folder, tmp_path, monkeypatch):
+    ds = build_folder(bvh_folder)
+    out = tmp_path / "ds.npz"
+
+    def fail(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(np, "savez", fail)
+    with pytest.raises(OSError):
+        ds.save(out)
+    assert list(tmp_path.iterdir()) == [bvh_folder]
+
+
+def test_resample_integer_ratio_keeps_frames_and_other_ratios_interpolate():
+    p = np.arange(12, dtype=np.float32).reshape(12, 1)
+    np.testing.assert_array_equal(resample(p, 120, 30), p[::4])
+    np.testing.assert_allclose(resample(p, 50, 20)[:3, 0], [0, 2.5, 5.0])
+
+
+def test_salsa_pair_shares_one_world(tmp_path, salsa_pair):
+    folder = tmp_path / "salsa"
+    folder.mkdir()
+    shutil.copy(salsa_pair[0], folder / "60_01_scaled.bvh")
+    shutil.copy(salsa_pair[1], folder / "61_01_scaled.bvh")
+    ds = build_salsa(folder, holdout=())
+    assert ds.positions.shape == (30, 2, 21, 3)
+    gap = np.linalg.norm(ds.positions[:, 0, 0] - ds.positions[:, 1, 0], axis=-1)
+    assert (gap > 0.2).all() and (gap < 3).all()   # two dancers, arm's length apart, not stacked
+
+
+def test_bandai_skips_a_missing_clip_with_a_warning(tmp_path, bandai_bvh, caplog):
+    root = need(DATA / "bandai")
+    fake = tmp_path / "bandai"
+    (fake / "data").mkdir(parents=True)
+    shutil.copytree(root / "cfg", fake / "cfg")
+    shutil.copy(bandai_bvh, fake / "data" / "dataset-1_dash_normal_001.bvh")
+    (fake / "data" / "dataset-1_dash_normal_001.json").write_text(json.dumps({"content": 2, "style": 0}))
+    (fake / "data" / "dataset-1_guide_normal_001.json").write_text(json.dumps({"content": 8, "style": 0}))
+    ds = build_bandai(fake, styles=["normal"])
+    assert ds.clip_names == ["dataset-1_dash_normal_001"]
+    assert "dataset-1_guide_normal_001.bvh" in caplog.text
+
+
+def test_full_bandai_build_holds_out_whole_actions():
+    need(DATA / "bandai")
+    ds = dataset.build("bandai")
+    assert ds.label_names == list(dataset.BANDAI_STYLES)
+    assert ds.n_clips == 86
+    held = {ds.clip_names[c].split("_")[1] for c in ds.split(heldout=True)}
+    train = {ds.clip_names[c].split("_")[1] for c in ds.split(heldout=False)}
+    assert held == {"guide", "byebye"} and not held & train
+    for c in range(ds.n_clips):
+        assert ds.label_names[ds.labels[c]] == ds.clip_names[c].split("_")[2]
+    worst = max(skeleton.bone_stability(ds.clip(c)[:, 0], skeleton.PARENTS)["max_rel_std"] for c in range(ds.n_clips))
+    assert worst < 1e-3

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from models import motion, skeleton
+from models.bvh import read_bvh
+
+
+@pytest.fixture
+def clips(bandai_bvh, salsa_pair):
+    return [skeleton.from_bvh(read_bvh(p)) for p in (bandai_bvh, *salsa_pair)]
+
+
+def test_world_to_features_and_back_is_exact(clips):
+    for p in clips:
+        f, origin = motion.encode(p)
+        assert f.shape == (len(p), motion.n_features())
+        np.testing.assert_allclose(motion.decode(f, origin), p, atol=1e-5)
+
+
+def test_features_ignore_where_and_which_way_the_body_stands(clips):
+    p = clips[0]
+    f, _ = motion.encode(p)
+    moved = motion.rotate_yaw(p, 2.0) + np.array([3.0, 0.0, -1.0], dtype=np.float32)
+    g, origin = motion.encode(moved)
+    np.testing.assert_allclose(g, f, atol=1e-4)
+    np.testing.assert_allclose(motion.decode(g, origin), moved, atol=1e-4)
+
+
+def test_root_stays_at_local_origin_and_height_is_the_pelvis(clips):
+    p = clips[1]
+    f, _ = motion.encode(p)
+    np.testing.assert_allclose(f[:, 4:7], 0, atol=1e-6)
+    np.testing.assert_allclose(f[:, 0], p[:, 0, 1], atol=1e-6)
+    assert (f[0, 1:4] == 0).all()
+
+
+def test_mirror_twice_is_identity_and_matches_in_feature_space(clips):
+    for p in clips:
+        np.testing.assert_array_equal(motion.mirror(motion.mirror(p)), p)
+        f, _ = motion.encode(p)
+        np.testing.assert_allclose(motion.mirror_features(motion.mirror_features(f)), f)
+        g, _ = motion.encode(motion.mirror(p))
+        np.testing.assert_allclose(motion.mirror_features(f), g, atol=1e-5)
+
+
+def test_mirror_swaps_left_and_right(clips):
+    p = clips[0]
+    m = motion.mirror(p)
+    i = skeleton.INDEX
+    np.testing.assert_allclose(m[:, i["r_wrist"], 0], -p[:, i["l_wrist"], 0])
