@@ -1,10 +1,10 @@
-"""The `motionbridge` command line. Each command imports what it needs when it runs, so
-`motionbridge --help` and the data commands start without loading torch."""
+"""The `motionbridge` command line: thin commands over `models/` and `bridge/`."""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -109,6 +109,153 @@ def cmd_data_render(args: argparse.Namespace) -> None:
     console.print(f"wrote {args.out} ({len(frames)} frames at {m.fps:g} fps)")
 
 
+# ---- training ----------------------------------------------------------------------------------
+
+def add_dataclass_args(parser: argparse.ArgumentParser, cls, title: str) -> None:
+    """One flag per config field (--batch-size for batch_size), defaults from the dataclass."""
+    import dataclasses
+    group = parser.add_argument_group(title)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if isinstance(default, bool):
+            group.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=default,
+                               metavar="BOOL", help=f"(default {default})")
+        else:
+            group.add_argument(flag, type=type(default), default=default, help=f"(default {default})")
+
+
+def dataclass_from_args(cls, args: argparse.Namespace):
+    import dataclasses
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+
+def load_dataset(source: str):
+    """A dataset file, or a source name / BVH folder built in memory."""
+    from models import dataset
+    if source.endswith(".npz"):
+        return dataset.MotionDataset.load(source), Path(source)
+    return dataset.build(source, progress=progress_bar), None
+
+
+def cmd_train_solo(args: argparse.Namespace) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from models.solo import SoloConfig
+    from models.train import TrainConfig, data_hash, plot_curves, train
+    ds, path = load_dataset(args.data)
+    mc, tc = dataclass_from_args(SoloConfig, args), dataclass_from_args(TrainConfig, args)
+    meta = {"command": "motionbridge " + shlex.join(args.argv),
+            "seed": tc.seed, "data": {"source": ds.source, "file": str(path) if path else args.data,
+                                      "sha256": data_hash(ds),
+                                      "clips": ds.n_clips, "frames": int(ds.positions.shape[0])}}
+    with Progress(TextColumn("train solo"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("{task.fields[status]}"), TimeRemainingColumn(), console=console,
+                  disable=not console.is_terminal) as progress:
+        task = progress.add_task("train", total=tc.steps, status="")
+
+        def on_step(step: int, record: dict) -> None:
+            status = f"loss {record['loss']:.3f} mse {record['mse']:.4f} mdn {record['mdn']:.3f} w_mdn {record['w_mdn']:.2f}"
+            progress.update(task, completed=step, status=status)
+            if "val" in record and not console.is_terminal:
+                console.print(f"step {step}: {status} | val " + " ".join(f"{k} {v:.4f}" for k, v in record["val"].items()))
+        metrics = train(ds, mc, tc, args.out, meta, resume=args.resume, on_step=on_step)
+    out = Path(args.out).with_suffix("")
+    history = [json.loads(line) for line in out.with_suffix(".log.jsonl").read_text().splitlines()]
+    plot_curves(history, out.with_suffix(".curve.png"))
+    console.print(f"wrote {out}.safetensors, {out}.json and the training curve {out}.curve.png")
+    console.print(" ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+
+
+# ---- generate, eval, bench ---------------------------------------------------------------------
+
+def load_solo(path: str | None, device: str = "auto"):
+    from models import checkpoint
+    from models.train import pick_device
+    return checkpoint.load(path or checkpoint.default_checkpoint("solo"), pick_device(device))
+
+
+def cmd_generate_solo(args: argparse.Namespace) -> None:
+    import numpy as np
+    from rich.progress import Progress
+    from models import skeleton
+    from models.generate import SoloGenerator, parse_emotion
+    from models.io import save_npy
+    from models.sampling import SamplingParams
+    model, meta = load_solo(args.checkpoint, args.device)
+    weights = parse_emotion(args.emotion, meta["labels"])
+    params = dataclass_from_args(SamplingParams, args)
+    gen = SoloGenerator(model, meta, performers=1, seed=args.seed)
+    frames = int(args.seconds * gen.fps)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("generate", total=frames)
+        p = gen.rollout(weights[None], frames, params, lambda n: progress.update(task, completed=n))[:, 0]
+    out = Path(args.out)
+    asked = {name: round(float(w), 4) for name, w in zip(meta["labels"], weights) if w > 0}
+    if out.suffix == ".npy":
+        save_npy(out, p, skeleton.JOINTS, skeleton.PARENTS, gen.fps, emotion=asked, sampler=vars(params),
+                 seed=args.seed, checkpoint=str(args.checkpoint or "default"))
+    else:
+        from models.render import render_frames, write_animation
+        caption = " ".join(f"{k} {v:.2f}" for k, v in asked.items())
+        write_animation(render_frames(p[:, None], skeleton.PARENTS, caption=caption), out, gen.fps)
+    console.print(f"wrote {out}: {frames} frames ({args.seconds:g} s at {gen.fps:g} fps), emotion {asked}")
+
+
+def cmd_eval_solo(args: argparse.Namespace) -> None:
+    from rich.progress import Progress
+    from models.evaluate import evaluate_solo
+    from models.sampling import SamplingParams
+    model, meta = load_solo(args.checkpoint, args.device)
+    ds, _ = load_dataset(args.data)
+    params = dataclass_from_args(SamplingParams, args)
+    frames = int(args.minutes * 60 * ds.fps)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(f"{args.minutes:g}-minute rollouts", total=frames)
+        result = evaluate_solo(model, meta, ds, params, args.minutes, args.seed,
+                               lambda n: progress.update(task, completed=n))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"solo model on held-out {ds.source.split()[0]} ({args.minutes:g} min per label, sampler {params.sampler})")
+    for col in ("label", "emotion acc", "speed gen/real", "frozen", "jerk gen/real", "bone error"):
+        table.add_column(col, justify="right")
+    for name, r in result["per_label"].items():
+        table.add_row(name, f"{r['emotion_accuracy']:.2f}", f"{r['speed_ratio']:.2f}", f"{r['frozen_fraction']:.1%}",
+                      f"{r['jerk_ratio']:.2f}", f"{r['bone_error']:.1%}")
+    out.print(table)
+    out.print(f"emotion accuracy: generated {result['emotion_accuracy_generated']:.2f}, real held-out "
+              f"{result['emotion_accuracy_real_heldout']:.2f} (ratio {result['emotion_accuracy_ratio']:.2f})\n"
+              f"speed ratio {result['speed_ratio_min']:.2f}–{result['speed_ratio_max']:.2f}, frozen "
+              f"{result['frozen_fraction']:.1%}, jerk ratio {result['jerk_ratio']:.2f}, bone error "
+              f"{result['bone_error']:.1%}, diversity {result['diversity_m']:.3f} m")
+
+
+def cmd_bench_solo(args: argparse.Namespace) -> None:
+    import torch
+    from models.bench import bench_solo
+    from models.sampling import SamplingParams
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, meta = load_solo(args.checkpoint, "cpu")
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    performers = [int(n) for n in args.performers.split(",")]
+    rows = []
+    for device in devices:
+        rows += bench_solo(model, meta, performers, args.frames, device, dataclass_from_args(SamplingParams, args))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"solo step latency, {args.frames} frames, context {rows[0]['context']}, "
+                        f"{torch.get_num_threads()} CPU threads")
+    for col in ("device", "performers", "step p50", "step p99", "model inc. p50", "full window p50", "speed-up"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r["device"], str(r["performers"]), f"{r['step']['p50_ms']:.2f} ms", f"{r['step']['p99_ms']:.2f} ms",
+                      f"{r['model_incremental']['p50_ms']:.2f} ms", f"{r['model_full_window']['p50_ms']:.2f} ms",
+                      f"{r['speedup_p50']:.1f}×")
+    out.print(table)
+
+
 # ---- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,11 +288,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=480)
     p.add_argument("--height", type=int, default=360)
     p.set_defaults(func=cmd_data_render)
+    train = commands.add_parser("train", help="train a model on a dataset")
+    train_cmds = train.add_subparsers(dest="train_command", required=True)
+    from models.solo import SoloConfig
+    from models.train import TrainConfig
+    p = train_cmds.add_parser("solo", help="the emotion-conditioned transformer + MDN",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", default="bandai", help="dataset .npz, or bandai | cmu-salsa | BVH folder")
+    p.add_argument("--out", default="runs/solo", help="checkpoint path (writes .safetensors and .json)")
+    p.add_argument("--resume", action="store_true", help="continue from --out's .train.pt")
+    add_dataclass_args(p, SoloConfig, "model")
+    add_dataclass_args(p, TrainConfig, "training")
+    p.set_defaults(func=cmd_train_solo)
+
+    from models.sampling import SamplingParams
+    generate = commands.add_parser("generate", help="write a generated clip (.npy or .gif)")
+    p = generate.add_subparsers(dest="generate_command", required=True).add_parser(
+        "solo", help="one dancer with the emotion you ask for", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
+    p.add_argument("--emotion", default="normal", help="label=weight,... e.g. happy=0.7,sad=0.3")
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--out", required=True, help=".npy (positions + JSON sidecar), .gif or .mp4")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    add_dataclass_args(p, SamplingParams, "sampling")
+    p.set_defaults(func=cmd_generate_solo)
+
+    evaluate = commands.add_parser("eval", help="measure motion quality on held-out real data")
+    p = evaluate.add_subparsers(dest="eval_command", required=True).add_parser(
+        "solo", help="emotion, liveliness, smoothness, form, diversity", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
+    p.add_argument("--data", default="bandai", help="dataset .npz or source the checkpoint was trained on")
+    p.add_argument("--minutes", type=float, default=10.0, help="rollout length per label")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    add_dataclass_args(p, SamplingParams, "sampling")
+    p.set_defaults(func=cmd_eval_solo)
+
+    bench = commands.add_parser("bench", help="speed benchmarks that print numbers to compare")
+    p = bench.add_subparsers(dest="bench_command", required=True).add_parser(
+        "solo", help="per-frame latency: incremental vs full window, 1/8/32 performers, CPU and CUDA",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
+    p.add_argument("--performers", default="1,8,32")
+    p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's choice)")
+    p.add_argument("--json", action="store_true")
+    add_dataclass_args(p, SamplingParams, "sampling")
+    p.set_defaults(func=cmd_bench_solo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         handlers=[RichHandler(console=console, show_time=False, show_path=False)])
     try:

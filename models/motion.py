@@ -104,3 +104,26 @@ def mirror_features(f: np.ndarray, pairs: np.ndarray = skeleton.MIRROR) -> np.nd
 def rotate_yaw(p: np.ndarray, angle: float) -> np.ndarray:
     """World positions rotated about the vertical axis through the origin."""
     return _rotate_y(p, np.asarray(angle)).astype(p.dtype)
+
+
+class Trajectory:
+    """Streaming `decode`: integrates one frame of features per performer at a time."""
+
+    def __init__(self, performers: int, origin: Origin = Origin()):
+        self.x = np.full(performers, origin.x)
+        self.z = np.full(performers, origin.z)
+        self.yaw = np.full(performers, origin.yaw)
+
+    def reset(self, index: int, origin: Origin = Origin()) -> None:
+        self.x[index], self.z[index], self.yaw[index] = origin.x, origin.z, origin.yaw
+
+    def advance(self, f: np.ndarray) -> np.ndarray:
+        """Features (B, F) of the next frame → world positions (B, J, 3) float32."""
+        f = np.asarray(f, dtype=np.float64)
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        self.x += c * f[:, 1] + s * f[:, 2]
+        self.z += -s * f[:, 1] + c * f[:, 2]
+        self.yaw = _wrap(self.yaw + f[:, 3])
+        local = f[:, ROOT_FEATURES:].reshape(len(f), -1, 3)
+        root = np.stack([self.x, f[:, 0], self.z], axis=-1)
+        return (_rotate_y(local, self.yaw[:, None]) + root[:, None]).astype(np.float32)

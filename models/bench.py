@@ -1,0 +1,54 @@
+"""Speed of the solo model per frame: incremental (rolling cache) against recomputing the whole
+window, for several batch sizes, measured in one run so the numbers compare as ratios."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .generate import SoloGenerator
+from .sampling import SamplingParams
+
+
+def _timed(fn: Callable[[], object], n: int, sync: Callable[[], None]) -> dict[str, float]:
+    times = []
+    for _ in range(n):
+        sync()
+        t = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t)
+    a = np.array(times) * 1e3
+    return {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99))}
+
+
+@torch.no_grad()
+def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: str = "cpu",
+               params: SamplingParams = SamplingParams()) -> list[dict]:
+    """Per batch size: the whole generator step (model, sampler, emotion scoring, trajectory),
+    the model alone with its cache, and the model re-run over a full window."""
+    model = model.to(device).eval()
+    sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
+    context, n_feat = model.config.context, model.config.n_features
+    rows = []
+    for B in performers:
+        gen = SoloGenerator(model, meta, performers=B)
+        emotion = np.full((B, len(gen.labels)), 1.0 / len(gen.labels), dtype=np.float32)
+        for _ in range(context + 16):          # fill the cache: steady state, window full
+            gen.step(emotion, params)
+        step = _timed(lambda: gen.step(emotion, params), frames, sync)
+        e = torch.as_tensor(emotion, device=device)
+        x = torch.randn(B, n_feat, device=device)
+        cache = model.new_cache()
+        for _ in range(context + 16):
+            model.step(x, e, cache)
+        incremental = _timed(lambda: model.step(x, e, cache), frames, sync)
+        window = torch.randn(B, context, n_feat, device=device)
+        model(window, e)
+        full = _timed(lambda: model(window, e), max(30, frames // 4), sync)
+        rows.append({"device": str(device), "performers": B, "context": context, "step": step,
+                     "model_incremental": incremental, "model_full_window": full,
+                     "speedup_p50": full["p50_ms"] / incremental["p50_ms"]})
+    return rows

@@ -1,0 +1,24 @@
+"""Emotion names: a model's own labels, and the words people use for them."""
+from __future__ import annotations
+
+SYNONYMS = {
+    "joy": "happy", "happiness": "happy", "glad": "happy", "cheerful": "happy",
+    "anger": "angry", "mad": "angry", "rage": "angry",
+    "sadness": "sad", "sorrow": "sad", "unhappy": "sad",
+    "neutral": "normal", "calm": "normal", "none": "normal",
+    "pride": "proud", "confident": "proud",
+    "insecure": "not-confident", "shy": "not-confident", "fear": "not-confident", "afraid": "not-confident",
+    "unconfident": "not-confident", "not_confident": "not-confident", "notconfident": "not-confident",
+    "tiredness": "tired", "exhausted": "tired", "sleepy": "tired", "bored": "tired",
+}
+
+
+def resolve(name: str, labels: list[str]) -> int:
+    """Index of `name` in the model's labels, directly or through a common synonym."""
+    key = name.strip().lower()
+    if key in labels:
+        return labels.index(key)
+    mapped = SYNONYMS.get(key)
+    if mapped in labels:
+        return labels.index(mapped)
+    raise ValueError(f"unknown emotion {name!r}; this model knows: {', '.join(labels)}")

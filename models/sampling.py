@@ -1,0 +1,90 @@
+"""Choosing the next frame from the MDN: four samplers, vectorised over performers.
+
+Every sampler picks one mixture component per performer for the whole pose (so a pose is
+coherent: no joint from one component and its neighbour from another), then samples it.
+
+- mean:    the mean of the most probable component.
+- random:  standard MDN sampling.
+- dynamic: the most probable component's mean blended with one that moves away from the previous
+           frame (drawn among the top movers by their weights), sigma from the mover.
+- emotion: the component that best trades movement, noise (k·sigma) and how strongly the emotion
+           head recognises the target emotion in that candidate next frame.
+
+Temperature softens the component choice and scales sigma; the variance divisor divides sigma.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+SAMPLERS = ("mean", "random", "dynamic", "emotion")
+
+
+@dataclass
+class SamplingParams:
+    sampler: str = "emotion"
+    variance: float = 2.0         # variance divisor: sigma is divided by it
+    temperature: float = 1.0
+    k: float = 1.0                # noise penalty in the emotion sampler
+    emotion_weight: float = 1.0
+    top_movers: int = 3
+
+    def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        if not self.variance > 0 or not self.temperature > 0:
+            raise ValueError("variance divisor and temperature must be positive")
+
+
+def _rows(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """x (B, G, ...) at component g (B,) → (B, ...)."""
+    return x[torch.arange(x.shape[0], device=x.device), g]
+
+
+def _standardise(t: torch.Tensor) -> torch.Tensor:
+    """Per row, across components, so movement, noise and emotion weigh in comparable units."""
+    return (t - t.mean(-1, keepdim=True)) / (t.std(-1, keepdim=True, unbiased=False) + 1e-6)
+
+
+def movement(mu: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+    """How far each component's mean moves from the previous frame: (B, G)."""
+    return (mu - prev.unsqueeze(1)).abs().mean(-1)
+
+
+def choose_emotion(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev: torch.Tensor,
+                   emotion_score: torch.Tensor, p: SamplingParams, generator: torch.Generator | None) -> torch.Tensor:
+    """Component index (B,) for the emotion sampler; emotion_score (B, G) is the log-probability
+    the emotion head gives the target emotion for each candidate frame."""
+    score = (_standardise(movement(mu, prev)) - p.k * _standardise(sigma.mean(-1))
+             + p.emotion_weight * _standardise(emotion_score))
+    logits = (torch.log_softmax(pi_logits, -1) + score) / p.temperature
+    u = torch.rand(logits.shape, generator=generator, device="cpu").to(logits.device).clamp_(1e-9, 1 - 1e-9)
+    return (logits - torch.log(-torch.log(u))).argmax(-1)      # Gumbel-max: a draw from softmax(logits)
+
+
+def sample(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev: torch.Tensor,
+           p: SamplingParams, generator: torch.Generator | None = None,
+           emotion_score: torch.Tensor | None = None) -> torch.Tensor:
+    """Next frames (B, F) from pi_logits (B, G), mu and sigma (B, G, F), previous frames (B, F)."""
+    B, G, _ = mu.shape
+    noise = torch.randn(mu.shape[0], mu.shape[2], generator=generator, device="cpu").to(mu.device)
+    scale = p.temperature / p.variance
+    best = pi_logits.argmax(-1)
+    if p.sampler == "mean":
+        return _rows(mu, best)
+    if p.sampler == "random":
+        g = torch.multinomial(torch.softmax(pi_logits / p.temperature, -1).cpu(), 1, generator=generator)[:, 0].to(mu.device)
+        return _rows(mu, g) + _rows(sigma, g) * scale * noise
+    if p.sampler == "dynamic":
+        k = min(p.top_movers, G)
+        movers = movement(mu, prev).topk(k, dim=-1).indices                       # (B, k)
+        weights = torch.softmax(pi_logits.gather(1, movers) / p.temperature, -1)
+        pick = torch.multinomial(weights.cpu(), 1, generator=generator)[:, 0].to(mu.device)
+        g = movers.gather(1, pick[:, None])[:, 0]
+        centre = 0.5 * (_rows(mu, best) + _rows(mu, g))
+        return centre + _rows(sigma, g) * scale * noise
+    if emotion_score is None:
+        raise ValueError("the emotion sampler needs emotion scores for the candidates")
+    g = choose_emotion(pi_logits, mu, sigma, prev, emotion_score, p, generator)
+    return _rows(mu, g) + _rows(sigma, g) * scale * noise

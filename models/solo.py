@@ -1,0 +1,216 @@
+"""The solo model: an emotion-conditioned causal transformer with an MDN head and an emotion head.
+
+Frames are the model representation (`models/motion.py`), normalised by the dataset's stats.
+Attention is causal within a sliding window of `context` frames and positions are rotary, so a
+frame sees the same relative positions whether the model runs over a whole clip (training,
+`forward`) or one frame at a time from a rolling key/value cache (`step`): both give the same
+numbers, and a step costs the same in the first minute of a show as in the fifth hour.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def rotary_tables(n: int, head_dim: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    inv = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim))
+    angles = torch.arange(n, device=device, dtype=torch.float32)[:, None] * inv[None]  # (n, hd/2)
+    return angles.cos(), angles.sin()
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary embedding of x (..., n, hd) with tables (n, hd/2)."""
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    out = torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+    return out.flatten(-2)
+
+
+@dataclass
+class SoloConfig:
+    n_features: int = 67        # 4 root + 21 joints × 3
+    n_labels: int = 7           # the checkpoint's own label list
+    context: int = 64           # frames of attention window (about 2 s at 30 fps)
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    n_mix: int = 8              # MDN components
+    emo_window: int = 60        # frames the emotion head pools over
+    dropout: float = 0.1
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: SoloConfig):
+        super().__init__()
+        self.n_head = config.n_head
+        self.head_dim = config.n_embd // config.n_head
+        self.context = config.context
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        self.dropout = config.dropout
+
+    def _split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        return tuple(t.view(B, T, self.n_head, self.head_dim).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hd)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self._split(x)
+        q, k = rotate(q, cos[:T], sin[:T]), rotate(k, cos[:T], sin[:T])
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+
+    def step(self, x: torch.Tensor, cache: dict, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """One new frame x (B, 1, C) against cached, unrotated keys of the last context-1 frames."""
+        B, _, C = x.shape
+        q, k, v = self._split(x)
+        if "k" in cache:
+            k = torch.cat([cache["k"], k], dim=2)[:, :, -self.context:]
+            v = torch.cat([cache["v"], v], dim=2)[:, :, -self.context:]
+        cache["k"], cache["v"] = k, v
+        n = k.shape[2]
+        # rotary angles depend only on offsets, so the window is re-numbered 0..n-1 every step:
+        # positions never grow with the length of the show
+        y = F.scaled_dot_product_attention(rotate(q, cos[n - 1:n], sin[n - 1:n]), rotate(k, cos[:n], sin[:n]), v)
+        return self.proj(y.transpose(1, 2).reshape(B, 1, C))
+
+
+class Block(nn.Module):
+    def __init__(self, config: SoloConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd)
+        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
+                                 nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))
+
+    def forward(self, x, cos, sin, mask):
+        x = x + self.attn(self.ln_1(x), cos, sin, mask)
+        return x + self.mlp(self.ln_2(x))
+
+    def step(self, x, cache, cos, sin):
+        x = x + self.attn.step(self.ln_1(x), cache, cos, sin)
+        return x + self.mlp(self.ln_2(x))
+
+
+class EmotionHead(nn.Module):
+    """Which emotion a stretch of motion shows: per-frame embedding of pose and velocity,
+    attention pooling over time, then logits over the labels."""
+
+    def __init__(self, config: SoloConfig, hidden: int = 96):
+        super().__init__()
+        self.embed = nn.Sequential(nn.Linear(2 * config.n_features, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU())
+        self.score = nn.Linear(hidden, 1)
+        self.out = nn.Linear(hidden, config.n_labels)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (B, T, F), T ≥ 2 → logits (B, L)."""
+        h = self.embed(torch.cat([frames[:, 1:], frames[:, 1:] - frames[:, :-1]], dim=-1))  # (B, T-1, H)
+        w = torch.softmax(self.score(h), dim=1)                                               # (B, T-1, 1)
+        return self.out((w * h).sum(1))
+
+
+@dataclass
+class SoloOutput:
+    pi_logits: torch.Tensor   # (B, T, G)   one mixture weight per component for the whole pose
+    mu: torch.Tensor          # (B, T, G, F)
+    sigma: torch.Tensor       # (B, T, G, F)
+    mean: torch.Tensor        # (B, T, F)    deterministic next-frame prediction
+    losses: dict = field(default_factory=dict)
+
+
+def mdn_nll(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood per feature of y (B, T, F) under the joint mixture over whole frames."""
+    y = y.unsqueeze(-2)                                                     # (B, T, 1, F)
+    log_prob = (-0.5 * ((y - mu) / sigma) ** 2 - sigma.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+    log_mix = torch.logsumexp(torch.log_softmax(pi_logits, -1) + log_prob, dim=-1)   # (B, T)
+    return -log_mix.mean() / y.shape[-1]
+
+
+class SoloModel(nn.Module):
+    def __init__(self, config: SoloConfig):
+        super().__init__()
+        self.config = config
+        C, Fd, G = config.n_embd, config.n_features, config.n_mix
+        self.frame_in = nn.Linear(Fd, C)
+        self.emotion_in = nn.Sequential(nn.Linear(config.n_labels, C), nn.GELU(), nn.Linear(C, C))
+        self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
+        self.ln_f = nn.LayerNorm(C)
+        self.mean_head = nn.Linear(C, Fd)
+        self.mdn_head = nn.Linear(C, G + 2 * G * Fd)
+        self.emotion_head = EmotionHead(config)
+        cos, sin = rotary_tables(config.context, C // config.n_head)
+        self.register_buffer("cos", cos, persistent=False)
+        self.register_buffer("sin", sin, persistent=False)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def _heads(self, h: torch.Tensor, x: torch.Tensor) -> SoloOutput:
+        B, T, _ = h.shape
+        G, Fd = self.config.n_mix, self.config.n_features
+        h = self.ln_f(h)
+        raw = self.mdn_head(h)
+        pi_logits = raw[..., :G]
+        mu = raw[..., G:G + G * Fd].view(B, T, G, Fd) + x.unsqueeze(-2)       # predict the change from x
+        sigma = F.softplus(raw[..., G + G * Fd:].view(B, T, G, Fd)) + 1e-3
+        return SoloOutput(pi_logits, mu, sigma, self.mean_head(h) + x)
+
+    def forward(self, x: torch.Tensor, emotion: torch.Tensor, targets: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None) -> SoloOutput:
+        """x (B, T, F) normalised frames, emotion (B, L) soft weights. With targets (B, T, F), the
+        next frames, the output carries the keypoint MSE, MDN NLL and velocity losses; with labels
+        (B,) too, the emotion losses."""
+        B, T, _ = x.shape
+        h = self.frame_in(x) + self.emotion_in(emotion).unsqueeze(1)
+        i = torch.arange(T, device=x.device)
+        offset = i[:, None] - i[None, :]
+        mask = (offset >= 0) & (offset < self.config.context)                  # causal, sliding window
+        cos, sin = self._rotary(T, x.device)
+        for block in self.blocks:
+            h = block(h, cos, sin, mask)
+        out = self._heads(h, x)
+        if targets is not None:
+            out.losses["mse"] = F.mse_loss(out.mean, targets)
+            out.losses["mdn"] = mdn_nll(out.pi_logits, out.mu, out.sigma, targets)
+            out.losses["velocity"] = F.mse_loss(out.mean[:, 1:] - out.mean[:, :-1], targets[:, 1:] - targets[:, :-1])
+        if targets is not None and labels is not None:
+            # The head learns emotions from real motion only. The generator is then trained to make
+            # motion that this head recognises, through a frozen copy of it: letting the head learn
+            # from generated frames would let the two agree on a private code (tiny perturbations
+            # carrying the label), the shortcut that muted the emotions of the seed design.
+            out.losses["emotion_real"] = F.cross_entropy(self.emotion_head(targets), labels)
+            frozen = {k: v.detach() for k, v in self.emotion_head.named_parameters()}
+            logits = torch.func.functional_call(self.emotion_head, frozen, (out.mean,))
+            out.losses["emotion_gen"] = F.cross_entropy(logits, labels)
+        return out
+
+    def _rotary(self, T: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        if T <= self.cos.shape[0]:
+            return self.cos, self.sin
+        return rotary_tables(T, self.config.n_embd // self.config.n_head, device)
+
+    @torch.no_grad()
+    def step(self, x: torch.Tensor, emotion: torch.Tensor, cache: list[dict]) -> SoloOutput:
+        """The next-frame distribution after one new frame x (B, F); `cache` (one dict per layer,
+        start with `new_cache()`) is updated in place."""
+        h = (self.frame_in(x) + self.emotion_in(emotion)).unsqueeze(1)
+        for block, c in zip(self.blocks, cache):
+            h = block.step(h, c, self.cos, self.sin)
+        out = self._heads(h, x.unsqueeze(1))
+        return SoloOutput(out.pi_logits[:, 0], out.mu[:, 0], out.sigma[:, 0], out.mean[:, 0])
+
+    def new_cache(self) -> list[dict]:
+        return [{} for _ in self.blocks]

@@ -1,0 +1,53 @@
+import torch
+
+from models.solo import SoloConfig, SoloModel, mdn_nll
+
+
+def tiny(**kw) -> SoloModel:
+    torch.manual_seed(0)
+    return SoloModel(SoloConfig(**{"context": 12, "n_layer": 2, "n_head": 2, "n_embd": 32, "n_mix": 3, **kw})).eval()
+
+
+def test_shapes_and_losses():
+    m = tiny()
+    x, e = torch.randn(4, 10, 67), torch.softmax(torch.randn(4, 7), -1)
+    out = m(x, e, targets=torch.randn(4, 10, 67), labels=torch.tensor([0, 1, 2, 3]))
+    assert out.pi_logits.shape == (4, 10, 3) and out.mu.shape == out.sigma.shape == (4, 10, 3, 67)
+    assert out.mean.shape == (4, 10, 67) and (out.sigma > 0).all()
+    assert set(out.losses) == {"mse", "mdn", "velocity", "emotion_real", "emotion_gen"}
+    assert m.emotion_head(x).shape == (4, 7)
+
+
+def test_incremental_steps_equal_the_full_forward_beyond_the_window():
+    m = tiny()
+    x, e = torch.randn(2, 40, 67), torch.softmax(torch.randn(2, 7), -1)   # 40 frames, window of 12
+    full = m(x, e)
+    cache = m.new_cache()
+    steps = [m.step(x[:, t], e, cache) for t in range(40)]
+    torch.testing.assert_close(torch.stack([s.mu for s in steps], 1), full.mu, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(torch.stack([s.pi_logits for s in steps], 1), full.pi_logits, atol=1e-4, rtol=1e-4)
+    assert cache[0]["k"].shape[2] == 12   # the cache never grows past the window
+
+
+def test_the_model_attends_only_to_the_past():
+    m = tiny()
+    x, e = torch.randn(1, 10, 67), torch.softmax(torch.randn(1, 7), -1)
+    y = x.clone()
+    y[:, 6:] += 5.0
+    torch.testing.assert_close(m(x, e).mu[:, :6], m(y, e).mu[:, :6])
+
+
+def test_emotion_conditioning_changes_the_prediction():
+    m = tiny()
+    x = torch.randn(1, 10, 67)
+    a, b = torch.eye(7)[:1], torch.eye(7)[3:4]
+    assert not torch.allclose(m(x, a).mu, m(x, b).mu)
+
+
+def test_mdn_nll_prefers_targets_near_a_component():
+    pi = torch.zeros(1, 1, 2)
+    mu = torch.stack([torch.zeros(67), torch.full((67,), 5.0)]).view(1, 1, 2, 67)
+    sigma = torch.full((1, 1, 2, 67), 0.5)
+    near = mdn_nll(pi, mu, sigma, torch.full((1, 1, 67), 5.0))
+    far = mdn_nll(pi, mu, sigma, torch.full((1, 1, 67), 2.5))
+    assert near < far

@@ -1,0 +1,75 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bridge.cli import main
+from models.dataset import build_folder
+from models.train import WindowSampler
+
+TINY = ["--context", "16", "--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--n-mix", "3",
+        "--batch-size", "8", "--eval-every", "10", "--warmup", "5", "--threads", "1"]
+
+
+@pytest.fixture
+def fixture_dataset(tmp_path, bandai_bvh, salsa_pair):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for k in range(3):
+        shutil.copy(bandai_bvh, folder / f"calm_{k}.bvh")
+        shutil.copy(salsa_pair[k % 2], folder / f"wild_{k}.bvh")
+    ds = build_folder(folder)
+    path = tmp_path / "tiny.npz"
+    ds.save(path)
+    return ds, path
+
+
+def test_windows_carry_the_label_of_their_own_clip(fixture_dataset):
+    ds, _ = fixture_dataset
+    # mark every clip's frames with its label, then check thousands of shuffled draws
+    ds.features  # computed, then overwritten below
+    for c in range(ds.n_clips):
+        ds.features[c][:] = ds.labels[c] * ds.feature_std + ds.feature_mean
+    sampler = WindowSampler(ds, list(range(ds.n_clips)), length=8, mirror=False, seed=3)
+    windows, labels = sampler.batch(2000)
+    assert set(labels) == {0, 1}
+    np.testing.assert_allclose(windows[:, :, 10], np.repeat(labels[:, None], 9, 1), atol=1e-4)
+
+
+def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
+    _, data = fixture_dataset
+    out = tmp_path / "solo"
+    assert main(["train", "solo", "--data", str(data), "--out", str(out), "--steps", "20", *TINY]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["labels"] == ["calm", "wild"] and meta["step"] == 20 and meta["seed"] == 1337
+    assert "train solo" in meta["command"] and len(meta["data"]["sha256"]) == 16
+    assert {"mse", "mdn", "emotion_head_accuracy"} <= set(meta["metrics"]["val"])
+    assert out.with_suffix(".curve.png").exists()
+    # resume continues from step 20
+    assert main(["train", "solo", "--data", str(data), "--out", str(out), "--steps", "30", "--resume", *TINY]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["step"] == 30
+    clip = tmp_path / "clip.npy"
+    assert main(["generate", "solo", str(out.with_suffix(".safetensors")), "--emotion", "wild=0.6,calm=0.4",
+                 "--seconds", "2", "--out", str(clip)]) == 0
+    p = np.load(clip)
+    side = json.loads(clip.with_suffix(".json").read_text())
+    assert p.shape == (60, 21, 3) and np.isfinite(p).all()
+    assert side["emotion"] == {"calm": 0.4, "wild": 0.6} and side["fps"] == 30 and len(side["joints"]) == 21
+    assert main(["generate", "solo", str(out), "--emotion", "furious", "--out", str(clip)]) == 2
+
+
+def test_distributed_training_on_two_gloo_processes(fixture_dataset, tmp_path):
+    _, data = fixture_dataset
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+         "-m", "bridge.cli", "train", "solo", "--data", str(data), "--out", str(out), "--steps", "10", *TINY],
+        capture_output=True, text=True, timeout=240, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["step"] == 10
