@@ -111,18 +111,17 @@ def cmd_data_render(args: argparse.Namespace) -> None:
 
 # ---- training ----------------------------------------------------------------------------------
 
-def add_dataclass_args(parser: argparse.ArgumentParser, cls, title: str) -> None:
-    """One flag per config field (--batch-size for batch_size), defaults from the dataclass."""
+def add_dataclass_args(parser: argparse.ArgumentParser, cls, title: str, suppress: bool = False) -> None:
+    """One flag per config field (--batch-size for batch_size), defaults from the dataclass.
+    With suppress, flags not given are absent from the namespace (so a config file can fill them)."""
     import dataclasses
     group = parser.add_argument_group(title)
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         default = f.default
-        if isinstance(default, bool):
-            group.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=default,
-                               metavar="BOOL", help=f"(default {default})")
-        else:
-            group.add_argument(flag, type=type(default), default=default, help=f"(default {default})")
+        kind = (lambda s: s.lower() in ("1", "true", "yes", "on")) if isinstance(default, bool) else type(default)
+        group.add_argument(flag, type=kind, default=argparse.SUPPRESS if suppress else default,
+                           metavar="BOOL" if isinstance(default, bool) else None, help=f"(default {default})")
 
 
 def dataclass_from_args(cls, args: argparse.Namespace):
@@ -256,6 +255,94 @@ def cmd_bench_solo(args: argparse.Namespace) -> None:
     out.print(table)
 
 
+# ---- serve, monitor ---------------------------------------------------------------------------
+
+def serve_config(args: argparse.Namespace):
+    """Defaults, then the TOML file, then the flags given on the command line."""
+    import dataclasses
+    from bridge.daemon import ServeConfig
+    values = {}
+    if args.config:
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            values = tomllib.loads(Path(args.config).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise CommandError(f"{args.config}: {e}") from None
+        known = {f.name for f in dataclasses.fields(ServeConfig)}
+        unknown = set(values) - known
+        if unknown:
+            raise CommandError(f"{args.config}: unknown settings {', '.join(sorted(unknown))}")
+    for f in dataclasses.fields(ServeConfig):
+        if hasattr(args, f.name):
+            values[f.name] = getattr(args, f.name)
+    return ServeConfig(**values)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import signal
+    import threading
+    from bridge import dashboard
+    from bridge.daemon import create
+    config = serve_config(args)
+    daemon = create(config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    daemon.start()
+    console.print(f"motionbridge: {daemon.model_name} on {daemon.device}; listening on OSC "
+                  f"{config.host}:{daemon.address[1]}, sending {config.fps:g} fps to {config.out_host}:{config.out_port}")
+    live = config.dashboard == "on" or (config.dashboard == "auto" and out.is_terminal)
+    try:
+        if live:
+            from rich.live import Live
+            with Live(get_renderable=lambda: dashboard.render(daemon.snapshot), console=out,
+                      refresh_per_second=4, screen=False, redirect_stderr=False):
+                while not stop.wait(0.25):
+                    pass
+        else:
+            while not stop.wait(5.0):
+                console.print(dashboard.status_line(daemon.snapshot), highlight=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        daemon.stop()
+        console.print(f"stopped after {daemon.stats.frames} frames")
+
+
+def cmd_monitor(args: argparse.Namespace) -> None:
+    import socket
+    from rich.live import Live
+    from bridge import dashboard, osc
+    host, _, port = args.target.rpartition(":")
+    target = (host or "127.0.0.1", int(port))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("0.0.0.0" if target[0] not in ("127.0.0.1", "localhost") else "127.0.0.1", args.listen))
+    sock.settimeout(1.0)
+    subscribe = osc.message("/bridge/subscribe", sock.getsockname()[1])
+    snapshot: dict = {}
+    last_subscribe = 0.0
+    with Live(get_renderable=lambda: dashboard.render(snapshot), console=out, refresh_per_second=4):
+        try:
+            while True:
+                if time.monotonic() - last_subscribe > 10:   # renew, in case the daemon restarted
+                    sock.sendto(subscribe, target)
+                    last_subscribe = time.monotonic()
+                try:
+                    datagram, _ = sock.recvfrom(65536)
+                except socket.timeout:
+                    continue
+                try:
+                    for m in osc.parse(datagram):
+                        if m.address == "/bridge/status" and m.args:
+                            snapshot = json.loads(m.args[0])
+                except (osc.OscError, ValueError):
+                    continue
+        except KeyboardInterrupt:
+            sock.sendto(osc.message("/bridge/unsubscribe", sock.getsockname()[1]), target)
+
+
 # ---- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,6 +424,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     add_dataclass_args(p, SamplingParams, "sampling")
     p.set_defaults(func=cmd_bench_solo)
+
+    from bridge.daemon import ServeConfig
+    p = commands.add_parser("serve", help="run the daemon: OSC in, motion out", description=
+                            "Run the daemon. Settings: defaults, then --config FILE.toml (same names, "
+                            "snake_case), then flags.")
+    p.add_argument("--config", help="TOML file of settings")
+    add_dataclass_args(p, ServeConfig, "settings", suppress=True)
+    p.set_defaults(func=cmd_serve)
+    p = commands.add_parser("monitor", help="the dashboard of a daemon running elsewhere")
+    p.add_argument("target", nargs="?", default="127.0.0.1:7700", help="HOST:PORT of the daemon's OSC input")
+    p.add_argument("--listen", type=int, default=0, help="local port for status messages (0: any)")
+    p.set_defaults(func=cmd_monitor)
     return parser
 
 

@@ -28,3 +28,13 @@ def bandai_bvh() -> Path:
 @pytest.fixture
 def salsa_pair() -> tuple[Path, Path]:
     return need(SALSA_LEAD), need(SALSA_FOLLOW)
+
+
+@pytest.fixture(scope="session")
+def solo_model():
+    """The shipped solo model (the daemon's default)."""
+    from models import checkpoint
+    base = checkpoint.default_checkpoint("solo")
+    if not base.with_suffix(".safetensors").exists():
+        pytest.skip("no shipped solo model in models/weights")
+    return checkpoint.load(base)

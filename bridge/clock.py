@@ -1,0 +1,66 @@
+"""Frame clocks: when the next frame is due.
+
+`FrameClock` keeps deadlines on a fixed grid (start + n · period) on the monotonic clock, so
+small lateness never accumulates into drift; when a frame is so late that whole periods have
+passed, those frames are counted as missed and skipped rather than rushed out in a burst.
+It sleeps for most of the wait and spins for the last stretch, because a plain sleep on a busy
+machine wakes a millisecond or more late. `OfflineClock` jumps from deadline to deadline at
+once, for tests and offline renders.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+SPIN_S = 0.0015
+
+
+@dataclass
+class Tick:
+    index: int          # frame number
+    deadline: float     # seconds since the clock started when this frame was due
+    late: float         # seconds after the deadline that the frame began
+    missed: int         # frames skipped just before this one
+
+
+class FrameClock:
+    def __init__(self, fps: float):
+        self.start = time.perf_counter()
+        self._anchor, self._anchor_index = 0.0, 0
+        self.period = 1.0 / fps
+        self.index = 0
+
+    def set_fps(self, fps: float) -> None:
+        """Change rate from the next frame on, keeping the grid continuous."""
+        self._anchor = self._anchor + (self.index - self._anchor_index) * self.period
+        self._anchor_index = self.index
+        self.period = 1.0 / fps
+
+    def _deadline(self, index: int) -> float:
+        return self._anchor + (index - self._anchor_index) * self.period
+
+    def wait(self, stop=None) -> Tick:
+        deadline = self._deadline(self.index)
+        while True:
+            remaining = deadline - (time.perf_counter() - self.start)
+            if remaining <= 0 or (stop is not None and stop.is_set()):
+                break
+            if remaining > SPIN_S:
+                time.sleep(remaining - SPIN_S)
+        now = time.perf_counter() - self.start
+        missed = max(0, int((now - deadline) / self.period))
+        if missed:
+            self.index += missed
+            deadline = self._deadline(self.index)
+        tick = Tick(self.index, deadline, now - deadline, missed)
+        self.index += 1
+        return tick
+
+
+class OfflineClock(FrameClock):
+    """Every frame exactly on time, without waiting."""
+
+    def wait(self, stop=None) -> Tick:
+        tick = Tick(self.index, self._deadline(self.index), 0.0, 0)
+        self.index += 1
+        return tick

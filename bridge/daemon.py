@@ -1,0 +1,325 @@
+"""The daemon: OSC in on one thread, the frame loop on another, a dashboard on the main thread.
+
+The receive thread parses and validates, answers pings, subscriptions and errors, and hands
+commands to the engine's queue; it never touches engine state. The frame thread waits on the
+clock, ticks the engine, sends the frame and publishes a snapshot; it never waits on a socket
+(sends are non-blocking UDP), a log handler or the dashboard.
+"""
+from __future__ import annotations
+
+import collections
+import ipaddress
+import json
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import osc
+from .clock import FrameClock
+from .engine import Engine
+from .output import OutputFormat
+from .protocol import ProtocolError, interpret
+
+log = logging.getLogger(__name__)
+
+RCVBUF = 4 << 20
+MAX_PACKETS_PER_SENDER = 2000     # per second; beyond that a sender's packets are dropped unread
+MAX_ERROR_REPLIES = 5             # per second per sender
+VERSION = "0.1.0"
+
+
+@dataclass
+class ServeConfig:
+    host: str = "127.0.0.1"           # listen address; 0.0.0.0 to accept from the network
+    port: int = 7700
+    out_host: str = "127.0.0.1"       # frames always go here
+    out_port: int = 7701
+    fps: float = 30.0
+    performers: int = 1
+    checkpoint: str = ""              # empty: the shipped solo model
+    device: str = "auto"
+    sampler: str = "emotion"
+    variance: float = 2.0
+    temperature: float = 1.0
+    glide: float = 1.0                # seconds an emotion change takes
+    layout: str = "canonical"         # output layout: canonical, mediapipe33, coco17, body25, kinect25
+    space: str = "metres"             # output space: metres (Y up) or normalised (image, y down)
+    per_joint: bool = False           # also /motion/<n>/<joint> f f f
+    pose_layout: str = "mediapipe33"  # layout of /pose input
+    pose_space: str = "normalised"
+    allow: str = "127.0.0.0/8"        # comma-separated CIDRs that may send and subscribe
+    dashboard: str = "auto"           # auto (when stdout is a terminal), on, off
+    seed: int = 0
+
+
+class RateLimiter:
+    """Per-key token buckets: at most `rate` events a second, bursts up to `rate`."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.buckets: dict = {}
+
+    def allow(self, key, now: float) -> bool:
+        tokens, last = self.buckets.get(key, (self.rate, now))
+        tokens = min(self.rate, tokens + (now - last) * self.rate)
+        ok = tokens >= 1.0
+        self.buckets[key] = (tokens - 1.0 if ok else tokens, now)
+        if len(self.buckets) > 4096:          # a spoofed-source flood must not grow memory
+            self.buckets.clear()
+        return ok
+
+
+@dataclass
+class Stats:
+    """Counters written by the two threads (each field by one of them) and read for snapshots."""
+    frames: int = 0
+    missed: int = 0
+    intervals: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
+    steps: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
+    lateness: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
+    packets_in: int = 0
+    messages_in: int = 0
+    messages_out: int = 0
+    datagrams_out: int = 0
+    send_failures: int = 0
+    errors: collections.Counter = field(default_factory=collections.Counter)
+    recent_errors: collections.deque = field(default_factory=lambda: collections.deque(maxlen=6))
+
+    def error(self, kind: str, text: str) -> None:
+        self.errors[kind] += 1
+        self.recent_errors.append(f"{time.strftime('%H:%M:%S')} {text}")
+
+
+def _percentile(values, q: float) -> float:
+    return float(np.percentile(np.fromiter(values, float), q)) if values else 0.0
+
+
+class Daemon:
+    def __init__(self, config: ServeConfig, engine: Engine, output: OutputFormat, model_name: str, device: str):
+        self.config, self.engine, self.output = config, engine, output
+        self.model_name, self.device = model_name, device
+        self.allow = [ipaddress.ip_network(c.strip(), strict=False) for c in config.allow.split(",") if c.strip()]
+        self.stats = Stats()
+        self.stop_event = threading.Event()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        self.sock.bind((config.host, config.port))
+        self.sock.settimeout(0.2)
+        self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.out.setblocking(False)
+        self.subscribers: dict[tuple[str, int], float] = {}
+        self.snapshot: dict = {}
+        self._packet_limit = RateLimiter(MAX_PACKETS_PER_SENDER)
+        self._error_limit = RateLimiter(MAX_ERROR_REPLIES)
+        self._rates = {"in": 0.0, "out": 0.0}
+        self._threads: list[threading.Thread] = []
+        self.started = time.time()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.sock.getsockname()
+
+    # ---- sending ----------------------------------------------------------------------------
+
+    def _send(self, datagram: bytes, target: tuple[str, int]) -> None:
+        try:
+            self.out.sendto(datagram, target)
+            self.stats.datagrams_out += 1
+        except OSError:   # a full send buffer or an unreachable subscriber must not stop the frame
+            self.stats.send_failures += 1
+
+    def targets(self) -> list[tuple[str, int]]:
+        return [(self.config.out_host, self.config.out_port), *self.subscribers]
+
+    def reply_error(self, sender: tuple | None, text: str, kind: str = "bad input") -> None:
+        self.stats.error(kind, text)
+        log.debug("error from %s: %s", sender, text)
+        if sender and self._error_limit.allow(sender[0], time.monotonic()):
+            self._send(osc.message("/bridge/error", text), sender)
+
+    # ---- receiving --------------------------------------------------------------------------
+
+    def allowed(self, host: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.allow)
+
+    def _receive_loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                datagram, sender = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                if self.stop_event.is_set():
+                    return
+                continue
+            self.stats.packets_in += 1
+            if not self.allowed(sender[0]):
+                self.stats.error("denied", f"{sender[0]} is not in --allow; packet dropped")
+                continue
+            if not self._packet_limit.allow(sender[0], time.monotonic()):
+                self.stats.errors["flood"] += 1
+                continue
+            self.handle_datagram(datagram, sender)
+
+    def handle_datagram(self, datagram: bytes, sender: tuple[str, int]) -> None:
+        try:
+            messages = list(osc.parse(datagram))
+        except osc.OscError as e:
+            self.reply_error(sender, f"{e} ({len(datagram)} bytes)", "malformed")
+            return
+        for m in messages:
+            self.stats.messages_in += 1
+            if m.address.startswith("/bridge/"):
+                self._bridge(m, sender)
+                continue
+            try:
+                for command in interpret(m.address, m.args, self.engine.labels, sender, self.engine.pose_layout):
+                    self.engine.submit(command)
+            except ProtocolError as e:
+                self.reply_error(sender, str(e), "unknown address" if str(e).startswith("unknown address") else "bad input")
+
+    def _bridge(self, m: osc.Message, sender: tuple[str, int]) -> None:
+        if m.address == "/bridge/ping":
+            self._send(osc.message("/bridge/pong", *[a for a in m.args if isinstance(a, (int, float, str))]), sender)
+        elif m.address == "/bridge/subscribe":
+            port = m.args[0] if m.args else sender[1]
+            if isinstance(port, float) and port == int(port):
+                port = int(port)
+            if not isinstance(port, int) or not 0 < port < 65536:
+                self.reply_error(sender, "/bridge/subscribe takes an optional port number (i)")
+                return
+            target = (sender[0], port)
+            self.subscribers[target] = time.time()
+            self._send(self.output.schema(self.engine.labels, self.engine.performers), target)
+            log.info("subscribed %s:%d", *target)
+        elif m.address == "/bridge/unsubscribe":
+            port = m.args[0] if m.args and isinstance(m.args[0], int) else None
+            for target in list(self.subscribers):
+                if target[0] == sender[0] and (port is None or target[1] == port or target[1] == sender[1]):
+                    del self.subscribers[target]
+        elif m.address == "/bridge/status":
+            self._send(osc.message("/bridge/status", json.dumps(self.snapshot)), sender)
+        else:
+            self.reply_error(sender, f"unknown address {m.address}", "unknown address")
+
+    # ---- the frame loop ---------------------------------------------------------------------
+
+    def _frame_loop(self) -> None:
+        clock = FrameClock(self.engine.fps)
+        last_tick_time, next_snapshot, next_status, next_schema = None, 0.0, 0.0, 0.0
+        counted = {"in": 0, "out": 0, "t": time.perf_counter()}
+        while not self.stop_event.is_set():
+            tick = clock.wait(self.stop_event)
+            if self.stop_event.is_set():
+                break
+            started = time.perf_counter()
+            if last_tick_time is not None:
+                self.stats.intervals.append(started - last_tick_time)
+            last_tick_time = started
+            self.stats.missed += tick.missed
+            self.stats.lateness.append(tick.late)
+            try:
+                frame = self.engine.tick(tick.deadline, on_error=lambda c, text: self.reply_error(c.sender, text))
+                datagrams = self.output.encode(frame)
+            except Exception:  # a failed step skips one frame; the show goes on
+                log.exception("frame %d failed", tick.index)
+                self.stats.error("engine", f"frame {tick.index} failed (see log)")
+                continue
+            for target in self.targets():
+                for d in datagrams:
+                    self._send(d, target)
+            self.stats.messages_out += len(datagrams)
+            self.stats.frames += 1
+            self.stats.steps.append(time.perf_counter() - started)
+            if self.engine.pending_fps:
+                clock.set_fps(self.engine.pending_fps)
+                self.engine.fps, self.engine.pending_fps = self.engine.pending_fps, None
+            now = time.perf_counter()
+            if now >= next_snapshot:       # 4 Hz: what the dashboard and /bridge/status read
+                self.snapshot = self.make_snapshot(frame)
+                next_snapshot = now + 0.25
+            if now >= next_status:
+                elapsed = now - counted["t"]
+                if elapsed > 0:
+                    self._rates = {"in": (self.stats.messages_in - counted["in"]) / elapsed,
+                                   "out": (self.stats.datagrams_out - counted["out"]) / elapsed}
+                counted = {"in": self.stats.messages_in, "out": self.stats.datagrams_out, "t": now}
+                status = osc.message("/bridge/status", json.dumps(self.snapshot))
+                for target in self.subscribers:
+                    self._send(status, target)
+                next_status = now + 1.0
+            if now >= next_schema:
+                schema = self.output.schema(self.engine.labels, self.engine.performers)
+                for target in self.targets():
+                    self._send(schema, target)
+                next_schema = now + 5.0
+
+    def make_snapshot(self, frame) -> dict:
+        s, e = self.stats, self.engine
+        intervals = list(s.intervals)
+        fps = 1.0 / float(np.mean(intervals)) if intervals else 0.0
+        period = 1.0 / e.fps
+        p = e.params[0]
+        return {
+            "version": VERSION, "uptime_s": round(time.time() - self.started, 1),
+            "listen": "%s:%d" % self.address, "send_to": [f"{h}:{p_}" for h, p_ in self.targets()],
+            "model": self.model_name, "device": self.device, "mode": e.mode,
+            "fps_target": e.fps, "fps": round(fps, 2), "frames": s.frames, "missed": s.missed,
+            "step_p50_ms": round(_percentile(s.steps, 50) * 1e3, 2), "step_p99_ms": round(_percentile(s.steps, 99) * 1e3, 2),
+            "jitter_p99_ms": round(_percentile([abs(i - period) for i in intervals], 99) * 1e3, 2),
+            "osc_in_per_s": round(self._rates["in"], 1), "osc_out_per_s": round(self._rates["out"], 1),
+            "packets_in": s.packets_in, "errors": dict(s.errors), "recent_errors": list(s.recent_errors),
+            "subscribers": [f"{h}:{p_}" for h, p_ in self.subscribers],
+            "sampler": {"name": p.sampler, "variance": p.variance, "temperature": p.temperature,
+                        "k": p.k, "emotion_weight": p.emotion_weight, "glide": e.glide},
+            "labels": e.labels, "poses_received": e.poses_received,
+            "performers": [{"target": [round(float(v), 3) for v in e.target[i]],
+                            "current": [round(float(v), 3) for v in frame.emotion[i]],
+                            "recognised": [round(float(v), 3) for v in frame.recognised[i]]}
+                           for i in range(e.performers)],
+            "midi": "unavailable",
+        }
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for name, target in (("osc-in", self._receive_loop), ("frames", self._frame_loop)):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for t in self._threads:
+            t.join(timeout=2.0)
+        self.sock.close()
+        self.out.close()
+
+
+def create(config: ServeConfig) -> Daemon:
+    """Load the model and wire engine, output and sockets from a config."""
+    from models import checkpoint
+    from models.generate import SoloGenerator
+    from models.sampling import SamplingParams
+    from models.train import pick_device
+
+    device = pick_device(config.device)
+    path = config.checkpoint or checkpoint.default_checkpoint("solo")
+    model, meta = checkpoint.load(path, device)
+    if config.performers < 1:
+        raise ValueError("--performers must be at least 1")
+    params = SamplingParams(sampler=config.sampler, variance=config.variance, temperature=config.temperature)
+    generator = SoloGenerator(model, meta, performers=config.performers, seed=config.seed)
+    engine = Engine(generator, fps=config.fps, glide=config.glide, params=params,
+                    pose_layout=config.pose_layout, pose_space=config.pose_space)
+    output = OutputFormat(config.layout, config.space, config.per_joint)
+    name = f"{checkpoint.stem(path).name} ({model.n_params() / 1e6:.1f} M params, {len(meta['labels'])} labels)"
+    return Daemon(config, engine, output, name, str(device))

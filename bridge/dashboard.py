@@ -1,0 +1,83 @@
+"""The terminal dashboard, drawn from a status snapshot (a plain dict) and nothing else.
+
+The daemon publishes snapshots; `serve` draws them at 4 Hz, and `monitor` draws the same
+snapshots received as `/bridge/status` from a daemon elsewhere.
+"""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+BAR = 20
+
+
+def bar(value: float, width: int = BAR, style: str = "cyan") -> Text:
+    filled = max(0, min(width, round(value * width)))
+    return Text("█" * filled, style=style) + Text("·" * (width - filled), style="grey37")
+
+
+def _health(s: dict) -> Table:
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    ok = s.get("fps", 0) >= 0.995 * s.get("fps_target", 30)
+    t.add_row("fps", Text(f"{s.get('fps', 0):.2f} / {s.get('fps_target', 0):g}", style="green" if ok else "red"))
+    t.add_row("step", f"p50 {s.get('step_p50_ms', 0):.2f} ms   p99 {s.get('step_p99_ms', 0):.2f} ms")
+    t.add_row("jitter p99", f"{s.get('jitter_p99_ms', 0):.2f} ms")
+    t.add_row("frames", f"{s.get('frames', 0)}   missed {s.get('missed', 0)}")
+    t.add_row("OSC", f"in {s.get('osc_in_per_s', 0):.0f}/s   out {s.get('osc_out_per_s', 0):.0f}/s")
+    t.add_row("listen", s.get("listen", "?"))
+    t.add_row("send to", ", ".join(s.get("send_to", [])) or "–")
+    t.add_row("model", f"{s.get('model', '?')} on {s.get('device', '?')}, mode {s.get('mode', '?')}")
+    sp = s.get("sampler", {})
+    t.add_row("sampler", f"{sp.get('name', '?')}  variance ÷{sp.get('variance', 0):g}  temp {sp.get('temperature', 0):g}"
+                         f"  k {sp.get('k', 0):g}  emotion w {sp.get('emotion_weight', 0):g}  glide {sp.get('glide', 0):g} s")
+    t.add_row("MIDI", str(s.get("midi", "unavailable")))
+    t.add_row("poses in", str(s.get("poses_received", 0)))
+    return t
+
+
+def _emotions(s: dict) -> Table:
+    t = Table(box=None, padding=(0, 1), show_edge=False)
+    t.add_column("emotion")
+    for i, _ in enumerate(s.get("performers", [])):
+        t.add_column(f"performer {i + 1}: target / recognised")
+    labels = s.get("labels", [])
+    for j, name in enumerate(labels):
+        row = [name]
+        for p in s.get("performers", []):
+            row.append(bar(p["current"][j], style="cyan") + Text(" ") + bar(p["recognised"][j], style="magenta"))
+        t.add_row(*row)
+    return t
+
+
+def _errors(s: dict) -> Table:
+    t = Table.grid(padding=(0, 2))
+    counts = s.get("errors", {})
+    total = sum(counts.values())
+    t.add_row(Text(f"{total} bad inputs", style="yellow" if total else "green"),
+              "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    for line in s.get("recent_errors", [])[-4:]:
+        t.add_row("", Text(line[:110], style="yellow"))
+    return t
+
+
+def render(s: dict) -> Panel:
+    if not s:
+        return Panel("waiting for the first frame…", title="motionbridge")
+    subs = s.get("subscribers", [])
+    body = Group(_health(s), Text(""), _emotions(s), Text(""),
+                 Text(f"subscribers: {', '.join(subs) if subs else 'none'}"), _errors(s))
+    return Panel(body, title=f"motionbridge {s.get('version', '')} · up {s.get('uptime_s', 0):.0f} s",
+                 border_style="blue")
+
+
+def status_line(s: dict) -> str:
+    """One line for logs when there is no terminal."""
+    if not s:
+        return "starting"
+    return (f"fps {s['fps']:.2f}/{s['fps_target']:g} step p99 {s['step_p99_ms']:.2f} ms jitter p99 "
+            f"{s['jitter_p99_ms']:.2f} ms frames {s['frames']} missed {s['missed']} in {s['osc_in_per_s']:.0f}/s "
+            f"errors {sum(s['errors'].values())} subscribers {len(s['subscribers'])}")

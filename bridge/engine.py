@@ -1,0 +1,166 @@
+"""The engine: the single writer of show state, stepped once per frame.
+
+Transports (OSC, MIDI) only append commands to a queue; `tick` drains it at the start of a
+frame, so a change lands in the next frame, and then steps all performers in one batched
+forward pass. Emotion changes glide: the conditioning moves linearly from where it was to the
+new target over `glide` seconds, so the body transitions instead of snapping.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from models import skeleton
+from models.generate import SoloGenerator
+from models.sampling import SamplingParams
+
+from .protocol import Command, to_metres
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Frame:
+    index: int
+    time: float                 # seconds since the show started, at the frame's deadline
+    positions: np.ndarray       # (P, 21, 3) world metres, canonical
+    recognised: np.ndarray      # (P, L) emotion the head reads in the generated motion
+    emotion: np.ndarray         # (P, L) conditioning this frame (after glide)
+
+
+class Engine:
+    def __init__(self, generator: SoloGenerator, fps: float = 30.0, glide: float = 1.0,
+                 params: SamplingParams = SamplingParams(), pose_layout: str = "canonical",
+                 pose_space: str = "normalised"):
+        self.generator = generator
+        self.labels = generator.labels
+        P, L = generator.performers, len(self.labels)
+        self.fps = fps
+        self.glide = glide
+        self.params = [dataclasses.replace(params) for _ in range(P)]
+        start = np.zeros((P, L))
+        start[:, 0] = 1.0                       # the first label: "normal" for the shipped model
+        self.target = start.copy()
+        self.current = start.copy()
+        self._glide_from = start.copy()
+        self._glide_t = np.zeros(P)             # seconds into each performer's current glide
+        self.presets = {"a": start.copy(), "b": start.copy()}
+        self.mix = 0.0
+        self.mode = "solo"
+        self.pose_layout, self.pose_space = pose_layout, pose_space
+        self.tracked: np.ndarray | None = None  # latest live pose, canonical metres
+        self.poses_received = 0
+        self.queue: collections.deque[Command] = collections.deque()
+        self.frame = 0
+        self.pending_fps: float | None = None
+
+    @property
+    def performers(self) -> int:
+        return self.generator.performers
+
+    def submit(self, command: Command) -> None:
+        """Thread-safe (deque.append is atomic): called by transports, applied at the next tick."""
+        self.queue.append(command)
+
+    def _targets(self, performer: int | None) -> range | list[int]:
+        if performer is None:
+            return range(self.performers)
+        if performer >= self.performers:
+            raise ValueError(f"performer {performer + 1} does not exist; this show has {self.performers}")
+        return [performer]
+
+    def _set_target(self, rows, weights: np.ndarray) -> None:
+        for p in rows:
+            self._glide_from[p] = self.current[p]
+            self._glide_t[p] = 0.0
+            self.target[p] = weights
+
+    def apply(self, c: Command) -> None:
+        rows = self._targets(c.performer)
+        if c.name == "emotion":
+            self._set_target(rows, c.value)
+        elif c.name == "emotion_one":
+            index, value = c.value
+            for p in rows:
+                w = self.target[p].copy()
+                w[index] = value
+                self._set_target([p], w / w.sum() if w.sum() > 0 else self.target[p])
+        elif c.name == "preset":
+            which, weights = c.value
+            self.presets[which] = weights
+            self._set_target(rows, self._mixed())
+        elif c.name == "mix":
+            self.mix = c.value
+            self._set_target(rows, self._mixed())
+        elif c.name == "param":
+            key, value = c.value
+            if key == "glide":
+                self.glide = value
+            else:
+                for p in rows:
+                    self.params[p] = dataclasses.replace(self.params[p], **{key: value})
+        elif c.name == "mode":
+            if c.value != "solo":
+                raise ValueError(f"mode {c.value} needs the duet model, which this daemon has not loaded; "
+                                 "solo is available")
+            self.mode = c.value
+        elif c.name == "reset":
+            self.generator.reset()
+        elif c.name == "seed":
+            self.generator.seed(c.value)
+        elif c.name == "fps":
+            self.pending_fps = c.value
+        elif c.name == "pose_layout":
+            self.pose_layout = c.value
+        elif c.name in ("pose", "pose_set"):
+            poses = c.value if c.name == "pose_set" else [c.value]
+            for layout, points, space in poses[:1]:
+                metres = to_metres(points, space or self.pose_space)
+                self.tracked = skeleton.from_layout(metres[None], layout)[0]
+                self.poses_received += 1
+        elif c.name == "wek":
+            values = np.clip(c.value, 0, None)
+            if len(values) == len(self.labels) and values.sum() > 0:
+                self._set_target(rows, values / values.sum())
+            elif len(values) == 2:
+                from .protocol import valence_arousal
+                self._set_target(rows, valence_arousal(float(c.value[0]), float(c.value[1]), self.labels))
+            else:
+                raise ValueError(f"/wek/inputs: expected {len(self.labels)} emotion weights or 2 values "
+                                 f"(valence, arousal); got {len(values)}")
+        else:
+            raise ValueError(f"unknown command {c.name}")
+
+    def _mixed(self) -> np.ndarray:
+        return (1 - self.mix) * self.presets["a"] + self.mix * self.presets["b"]
+
+    def drain(self, on_error=None) -> int:
+        """Apply every queued command; errors go to on_error(command, message)."""
+        n = 0
+        while self.queue:
+            c = self.queue.popleft()
+            n += 1
+            try:
+                self.apply(c)
+            except ValueError as e:
+                if on_error:
+                    on_error(c, str(e))
+                else:
+                    log.warning("%s", e)
+        return n
+
+    def tick(self, time: float, on_error=None) -> Frame:
+        """Drain commands, glide the emotions, step every performer once."""
+        self.drain(on_error)
+        dt = 1.0 / self.fps
+        self._glide_t += dt
+        t = np.ones(self.performers) if self.glide <= 0 else np.clip(self._glide_t / self.glide, 0.0, 1.0)
+        self.current = self._glide_from + (self.target - self._glide_from) * t[:, None]
+        positions, recognised = self.generator.step(self.current, self.params)
+        frame = Frame(self.frame, time, positions, recognised, self.current.copy())
+        self.frame += 1
+        return frame

@@ -1,0 +1,53 @@
+"""A generated frame → OSC datagrams, in the output layout and coordinate space the user chose.
+
+Per frame, as IMMEDIATE bundles of at most 1,472 bytes:
+    /motion/frame i f             frame number, seconds since start
+    /motion/<n>/pose f…           flat x y z of every point of the layout (n from 1)
+    /motion/<n>/emotion f…        emotion recognised in the generated motion, label order
+    /motion/<n>/<point> f f f     one message per point, when per-joint output is on
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models import skeleton
+
+from . import osc
+from .engine import Frame
+from .protocol import from_metres
+
+
+@dataclass
+class OutputFormat:
+    layout: str = "canonical"
+    space: str = "metres"        # metres (Y up) or normalised (x, y in [0, 1], y down)
+    per_joint: bool = False
+
+    def __post_init__(self):
+        skeleton.layout_names(self.layout)   # raises on an unknown layout
+        if self.space not in ("metres", "normalised"):
+            raise ValueError(f"unknown output space {self.space!r}: metres or normalised")
+
+    @property
+    def names(self) -> list[str]:
+        return skeleton.layout_names(self.layout)
+
+    def schema(self, labels: list[str], performers: int) -> bytes:
+        """/motion/schema s layout, s space, s point names, s emotion labels, i performers."""
+        return osc.message("/motion/schema", self.layout, self.space, ",".join(self.names), ",".join(labels), performers)
+
+    def points(self, positions: np.ndarray) -> np.ndarray:
+        """Canonical world positions (P, 21, 3) → (P, K, 3) in this layout and space."""
+        return from_metres(skeleton.to_layout(positions, self.layout), self.space)
+
+    def encode(self, frame: Frame) -> list[bytes]:
+        pts = self.points(frame.positions)
+        messages = [osc.message("/motion/frame", frame.index, frame.time)]
+        for p in range(len(pts)):
+            messages.append(osc.message(f"/motion/{p + 1}/pose", pts[p]))
+            messages.append(osc.message(f"/motion/{p + 1}/emotion", frame.recognised[p]))
+            if self.per_joint:
+                messages.extend(osc.message(f"/motion/{p + 1}/{name}", pts[p, j]) for j, name in enumerate(self.names))
+        return osc.bundles(messages)

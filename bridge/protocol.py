@@ -1,0 +1,240 @@
+"""The OSC address space: incoming messages → validated commands for the engine.
+
+Pure functions, no sockets and no engine state: `interpret` either returns commands or raises
+`ProtocolError` with a message that is sent back to the sender as `/bridge/error`. Every numeric
+argument may arrive as int or float (Max and oscsend send ints for whole numbers).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from models import skeleton
+from models.emotions import resolve
+from models.sampling import SAMPLERS
+
+MODES = ("solo", "partner", "duet")
+SPACES = ("metres", "normalised")
+
+# where the Bandai styles sit on the valence/arousal plane (Russell's circumplex, roughly)
+VALENCE_AROUSAL = {
+    "normal": (0.0, 0.0), "happy": (0.8, 0.5), "sad": (-0.7, -0.5), "angry": (-0.6, 0.8),
+    "proud": (0.6, 0.3), "not-confident": (-0.4, -0.3), "tired": (-0.2, -0.8),
+}
+
+
+class ProtocolError(ValueError):
+    """Bad input from an OSC sender: the message says what was wrong and what is valid."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str                   # emotion, emotion_one, preset, mix, param, mode, reset, seed, fps, pose, layout, ...
+    value: Any = None
+    performer: int | None = None   # 0-based; None = every performer
+    sender: tuple | None = None
+
+
+def _numbers(address: str, args: tuple, count: int | None = None, minimum: int = 0) -> np.ndarray:
+    if count is not None and len(args) != count:
+        raise ProtocolError(f"{address} takes {count} number(s), got {len(args)}")
+    if len(args) < minimum:
+        raise ProtocolError(f"{address} takes at least {minimum} numbers, got {len(args)}")
+    for a in args:
+        if isinstance(a, bool) or not isinstance(a, (int, float)):
+            raise ProtocolError(f"{address}: expected numbers (i or f), got {type(a).__name__} {a!r}")
+    values = np.asarray(args, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ProtocolError(f"{address}: NaN or infinite value")
+    return values
+
+
+def _string(address: str, args: tuple) -> str:
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise ProtocolError(f"{address} takes one string")
+    return args[0]
+
+
+def _weights(address: str, values: np.ndarray, labels: list[str]) -> np.ndarray:
+    if len(values) != len(labels):
+        raise ProtocolError(f"{address} takes {len(labels)} weights in the order {', '.join(labels)}; got {len(values)}")
+    if (values < 0).any() or values.sum() <= 0:
+        raise ProtocolError(f"{address}: weights must be ≥ 0 with a positive sum")
+    return values / values.sum()
+
+
+def _named_weights(address: str, args: tuple, labels: list[str]) -> np.ndarray:
+    if len(args) % 2:
+        raise ProtocolError(f"{address} takes name/weight pairs: s f [s f …]")
+    weights = np.zeros(len(labels))
+    for name, value in zip(args[::2], args[1::2]):
+        if not isinstance(name, str):
+            raise ProtocolError(f"{address}: expected a label name, got {name!r}")
+        try:
+            weights[resolve(name, labels)] += _numbers(address, (value,))[0]
+        except ValueError as e:
+            raise ProtocolError(str(e)) from None
+    return _weights(address, weights, labels)
+
+
+def emotion_weights(address: str, args: tuple, labels: list[str]) -> np.ndarray:
+    """/emotion f… (label order) or /emotion s f [s f …] (by name)."""
+    if args and isinstance(args[0], str):
+        return _named_weights(address, args, labels)
+    return _weights(address, _numbers(address, args), labels)
+
+
+def valence_arousal(valence: float, arousal: float, labels: list[str], sharpness: float = 6.0) -> np.ndarray:
+    """A point on the valence/arousal plane → weights over the labels that have a place on it."""
+    known = [i for i, name in enumerate(labels) if name in VALENCE_AROUSAL]
+    if not known:
+        raise ProtocolError(f"/emotion/va: none of this model's labels ({', '.join(labels)}) has a valence/arousal position")
+    logits = np.full(len(labels), -np.inf)
+    for i in known:
+        v, a = VALENCE_AROUSAL[labels[i]]
+        logits[i] = -sharpness * ((valence - v) ** 2 + (arousal - a) ** 2)
+    w = np.exp(logits - logits.max())
+    return w / w.sum()
+
+
+PARAMS = {"variance": (1e-3, 1e3), "temperature": (1e-3, 10.0), "glide": (0.0, 60.0), "k": (0.0, 10.0),
+          "emotion_weight": (0.0, 10.0)}
+
+
+def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None = None,
+              pose_layout: str = "canonical") -> list[Command]:
+    """One OSC message → commands. Raises ProtocolError on anything it cannot use."""
+    performer = None
+    m = re.match(r"^/performer/(\d+)(/.*)$", address)
+    if m:
+        performer = int(m.group(1)) - 1
+        if performer < 0:
+            raise ProtocolError(f"{address}: performers are numbered from 1")
+        address = m.group(2)
+
+    def cmd(name: str, value: Any = None) -> list[Command]:
+        return [Command(name, value, performer, sender)]
+
+    if address == "/emotion":
+        return cmd("emotion", emotion_weights(address, args, labels))
+    if address == "/emotion/va":
+        v, a = _numbers(address, args, 2)
+        return cmd("emotion", valence_arousal(float(v), float(a), labels))
+    if address in ("/emotion/a", "/emotion/b"):
+        return cmd("preset", (address[-1], emotion_weights(address, args, labels)))
+    if address.startswith("/emotion/"):
+        name = address.split("/", 2)[2]
+        try:
+            index = resolve(name, labels)
+        except ValueError as e:
+            raise ProtocolError(str(e)) from None
+        value = _numbers(address, args, 1)[0]
+        if value < 0:
+            raise ProtocolError(f"{address}: a weight must be ≥ 0")
+        return cmd("emotion_one", (index, float(value)))
+    if address == "/mix":
+        return cmd("mix", float(np.clip(_numbers(address, args, 1)[0], 0.0, 1.0)))
+    if address[1:] in PARAMS:
+        lo, hi = PARAMS[address[1:]]
+        value = float(_numbers(address, args, 1)[0])
+        if not lo <= value <= hi:
+            raise ProtocolError(f"{address} must be between {lo:g} and {hi:g}, got {value:g}")
+        return cmd("param", (address[1:], value))
+    if address == "/sampler":
+        name = _string(address, args)
+        if name not in SAMPLERS:
+            raise ProtocolError(f"/sampler: unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
+        return cmd("param", ("sampler", name))
+    if address == "/mode":
+        mode = _string(address, args)
+        if mode not in MODES:
+            raise ProtocolError(f"/mode: unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        return cmd("mode", mode)
+    if address == "/reset":
+        return cmd("reset")
+    if address == "/seed":
+        value = _numbers(address, args, 1)[0]
+        if value != int(value):
+            raise ProtocolError("/seed takes a whole number")
+        return cmd("seed", int(value))
+    if address == "/fps":
+        value = float(_numbers(address, args, 1)[0])
+        if not 1.0 <= value <= 240.0:
+            raise ProtocolError(f"/fps must be between 1 and 240, got {value:g}")
+        return cmd("fps", value)
+    if address == "/pose/layout":
+        layout = _string(address, args)
+        if layout not in skeleton.LAYOUTS:
+            raise ProtocolError(f"/pose/layout: unknown layout {layout!r}; choose one of {', '.join(skeleton.LAYOUTS)}")
+        return cmd("pose_layout", layout)
+    if address == "/pose":
+        return cmd("pose", pose_points(address, _numbers(address, args, minimum=2), pose_layout))
+    if address == "/wek/inputs":
+        return cmd("wek", _numbers(address, args, minimum=1))
+    if address == "/poses/arr":
+        return cmd("pose_set", poseosc_array(address, _numbers(address, args, minimum=3)))
+    if address == "/mediapipe/pose":
+        values = _numbers(address, args, minimum=1)
+        if len(values) % 4 == 1:        # a variant prefixes 1 (detected) or 0 (nothing seen)
+            if values[0] == 0:
+                return []
+            values = values[1:]
+        if len(values) != 33 * 4:
+            raise ProtocolError(f"/mediapipe/pose takes 33 × (x, y, z, visibility) = 132 numbers, got {len(values)}")
+        return cmd("pose", ("mediapipe33", values.reshape(33, 4)[:, :3], "normalised"))
+    raise ProtocolError(f"unknown address {address}")
+
+
+def pose_points(address: str, values: np.ndarray, layout: str) -> tuple[str, np.ndarray, str]:
+    """Flat x y [z] per point in `layout`; 2-D or 3-D is told by the count."""
+    n = len(skeleton.layout_names(layout))
+    if len(values) == 3 * n:
+        points = values.reshape(n, 3)
+    elif len(values) == 2 * n:
+        points = np.concatenate([values.reshape(n, 2), np.zeros((n, 1))], axis=1)
+    else:
+        raise ProtocolError(f"{address}: layout {layout} has {n} points: send {2 * n} (2-D) or {3 * n} (3-D) "
+                            f"numbers, got {len(values)}")
+    return layout, points, ""
+
+
+def poseosc_array(address: str, values: np.ndarray) -> list[tuple[str, np.ndarray, str]]:
+    """PoseOSC ARR: w h nPoses, then per pose score + 17 × (x, y, score), in pixels."""
+    w, h, count = values[:3]
+    if w <= 0 or h <= 0 or count != int(count) or count < 0:
+        raise ProtocolError(f"{address}: expected width, height, pose count first")
+    count = int(count)
+    if len(values) != 3 + 52 * count:
+        raise ProtocolError(f"{address}: {count} pose(s) need {3 + 52 * count} numbers, got {len(values)}")
+    poses = []
+    for k in range(count):
+        kp = values[3 + 52 * k + 1: 3 + 52 * (k + 1)].reshape(17, 3)
+        points = np.stack([kp[:, 0] / w, kp[:, 1] / h, np.zeros(17)], axis=1)
+        poses.append(("coco17", points, "normalised"))
+    return poses
+
+
+def to_metres(points: np.ndarray, space: str, height: float = 1.7) -> np.ndarray:
+    """Tracker points → metres, Y up. Normalised image space (x, y in [0, 1], y down) is scaled so
+    the frame's height is `height` metres, centred on x, with its bottom edge on the floor."""
+    if space == "metres":
+        return points
+    out = np.empty_like(points)
+    out[:, 0] = (points[:, 0] - 0.5) * height
+    out[:, 1] = (1.0 - points[:, 1]) * height
+    out[:, 2] = -points[:, 2] * height
+    return out
+
+
+def from_metres(points: np.ndarray, space: str, height: float = 1.7) -> np.ndarray:
+    """The inverse of `to_metres` for output: metres, Y up → normalised image space, y down."""
+    if space == "metres":
+        return points
+    out = np.empty_like(points)
+    out[..., 0] = points[..., 0] / height + 0.5
+    out[..., 1] = 1.0 - points[..., 1] / height
+    out[..., 2] = -points[..., 2] / height
+    return out

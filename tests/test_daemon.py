@@ -1,0 +1,263 @@
+"""A running daemon driven over real UDP: python-osc clients, and liblo's oscsend/oscdump."""
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_message import OscMessage
+from pythonosc.udp_client import SimpleUDPClient
+
+from bridge.daemon import Daemon, ServeConfig, create
+
+
+class Listener:
+    """A UDP socket collecting every OSC message sent to it."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.sizes: list[int] = []
+
+    def collect(self, seconds: float) -> list[OscMessage]:
+        out, end = [], time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                d, _ = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            self.sizes.append(len(d))
+            out += list(OscBundle(d)) if d.startswith(b"#bundle") else [OscMessage(d)]
+        return out
+
+    def wait_for(self, address: str, seconds: float = 3.0) -> OscMessage:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for m in self.collect(0.1):
+                if m.address == address:
+                    return m
+        raise AssertionError(f"no {address} within {seconds} s")
+
+
+def frame_number(listener: Listener) -> int:
+    """The newest frame number the daemon has sent (older datagrams drained first)."""
+    frames = [m.params[0] for m in listener.collect(0.3) if m.address == "/motion/frame"]
+    assert frames, "no frames"
+    return max(frames)
+
+
+@pytest.fixture(scope="module")
+def daemon(solo_model):
+    out = Listener()
+    d = create(ServeConfig(port=0, out_port=out.port, glide=0.0, dashboard="off"))
+    d.start()
+    d.listener = out
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def client(daemon):
+    c = SimpleUDPClient("127.0.0.1", daemon.address[1])
+    yield c
+    c.close()
+
+
+def replies(client, seconds=0.6) -> list:
+    try:
+        return list(client.get_messages(seconds))
+    except (socket.timeout, TimeoutError):
+        return []
+
+
+def settle(daemon, seconds=0.15):
+    time.sleep(seconds)
+
+
+def test_frames_stream_at_the_frame_rate(daemon):
+    listener = daemon.listener
+    listener.collect(0.2)
+    msgs = listener.collect(1.0)
+    frames = [m.params for m in msgs if m.address == "/motion/frame"]
+    assert 25 <= len(frames) <= 35
+    assert [f[0] for f in frames] == list(range(frames[0][0], frames[0][0] + len(frames)))
+    pose = next(m for m in msgs if m.address == "/motion/1/pose")
+    assert len(pose.params) == 63 and all(isinstance(v, float) for v in pose.params)
+    emotion = next(m for m in msgs if m.address == "/motion/1/emotion")
+    assert len(emotion.params) == 7 and sum(emotion.params) == pytest.approx(1, abs=1e-3)
+    assert max(listener.sizes) <= 1472
+
+
+def test_ping_status_subscribe_unsubscribe(daemon, client):
+    client.send_message("/bridge/ping", [42])
+    (pong,) = [m for m in replies(client) if m.address == "/bridge/pong"]
+    assert pong.params == [42]
+    time.sleep(0.3)
+    client.send_message("/bridge/status", [])
+    status = next(m for m in replies(client) if m.address == "/bridge/status")
+    snapshot = json.loads(status.params[0])
+    assert snapshot["labels"][1] == "happy" and snapshot["fps_target"] == 30
+    sub = Listener()
+    client.send_message("/bridge/subscribe", [sub.port])
+    schema = sub.wait_for("/motion/schema")
+    assert schema.params[0] == "canonical" and schema.params[2].startswith("pelvis,spine")
+    sub.wait_for("/motion/frame")
+    sub.wait_for("/bridge/status", 2.0)            # the once-a-second heartbeat
+    client.send_message("/bridge/unsubscribe", [sub.port])
+    time.sleep(0.2)
+    sub.collect(0.2)
+    assert not [m for m in sub.collect(0.5) if m.address == "/motion/frame"]
+
+
+def test_every_input_address_lands_in_the_engine(daemon, client):
+    e = daemon.engine
+    send = client.send_message
+    send("/emotion", [0, 1, 0, 0, 0, 0, 0]); settle(daemon)
+    assert e.target[0, 1] == 1
+    send("/emotion", ["sadness", 1.0]); settle(daemon)
+    assert e.target[0, 2] == 1
+    send("/emotion/angry", 1); settle(daemon)
+    assert e.target[0, 3] == pytest.approx(0.5)
+    send("/emotion/va", [0.8, 0.5]); settle(daemon)
+    assert e.target[0].argmax() == 1
+    send("/emotion/a", ["happy", 1.0]); send("/emotion/b", ["tired", 1.0]); send("/mix", 0.5); settle(daemon)
+    assert e.target[0, 1] == pytest.approx(0.5) and e.target[0, 6] == pytest.approx(0.5)
+    for address, value in [("/variance", 4.0), ("/temperature", 0.75), ("/k", 2), ("/emotion_weight", 1.5)]:
+        send(address, value)
+    send("/sampler", "dynamic"); send("/glide", 0.0); send("/mode", "solo"); send("/seed", 7); settle(daemon)
+    p = e.params[0]
+    assert (p.variance, p.temperature, p.k, p.emotion_weight, p.sampler) == (4.0, 0.75, 2.0, 1.5, "dynamic")
+    send("/performer/1/emotion", ["proud", 1.0]); settle(daemon)
+    assert e.target[0, 4] == 1
+    send("/wek/inputs", [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]); settle(daemon)
+    assert e.target[0, 6] == 1
+    poses = e.poses_received
+    send("/pose/layout", "coco17"); settle(daemon)
+    send("/pose", list(np.random.rand(34))); settle(daemon)
+    send("/poses/arr", [640, 480, 1, 0.9] + list(np.random.rand(51) * 400))
+    send("/mediapipe/pose", [1] + list(np.random.rand(132))); settle(daemon)
+    assert e.poses_received == poses + 3 and e.tracked.shape == (21, 3)
+    send("/pose/layout", "mediapipe33")
+    before = frame_number(daemon.listener)
+    send("/fps", 60); settle(daemon, 0.6)
+    msgs = daemon.listener.collect(1.0)
+    n = len([m for m in msgs if m.address == "/motion/frame"])
+    send("/fps", 30); send("/reset", []); send("/sampler", "emotion"); settle(daemon)
+    assert n >= 50, n
+    assert frame_number(daemon.listener) > before
+    assert not [m for m in replies(client, 0.2) if m.address == "/bridge/error"]
+
+
+BAD = [
+    (b"\x00\x01garbage", "not an OSC packet"),
+    (b"/emotion\x00\x00\x00\x00,fff\x00\x00\x00\x00", "do not match its type tag"),
+]
+
+
+def test_bad_input_gets_an_error_reply_and_the_stream_goes_on(daemon, client):
+    before = frame_number(daemon.listener)
+    errors_before = sum(daemon.stats.errors.values())
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw.bind(("127.0.0.1", 0))
+    raw.settimeout(1.0)
+    target = ("127.0.0.1", daemon.address[1])
+    for datagram, expected in BAD:
+        raw.sendto(datagram, target)
+        assert expected in OscMessage(raw.recvfrom(65536)[0]).params[0]
+    for address, args, expected in [
+        ("/emotion", ["furious", 1.0], "unknown emotion 'furious'; this model knows: normal"),
+        ("/emotion", [float("nan")] * 7, "NaN"),
+        ("/emotion", [1.0, 2.0], "takes 7 weights"),
+        ("/variance", ["high"], "expected numbers"),
+        ("/mode", "partner", "needs the duet model"),
+        ("/dance/faster", [1.0], "unknown address /dance/faster"),
+    ]:
+        client.send_message(address, args)
+        errs = [m.params[0] for m in replies(client, 1.0) if m.address == "/bridge/error"]
+        assert errs and expected in errs[0], (address, errs)
+        time.sleep(0.25)        # error replies are rate-limited per sender
+    raw.sendto(b"/x\x00\x00,f\x00\x00" + b"\x00" * 60_000, target)      # oversized
+    time.sleep(0.3)
+    assert sum(daemon.stats.errors.values()) >= errors_before + len(BAD) + 6
+    assert frame_number(daemon.listener) > before + 10
+
+
+def test_a_flood_of_garbage_does_not_stop_the_frames(daemon):
+    listener = daemon.listener
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    start = time.monotonic()
+    sent = 0
+    while time.monotonic() - start < 1.0 and sent < 12_000:
+        raw.sendto(b"/flood\x00\x00,s\x00\x00x\x00\x00" if sent % 2 else b"junk", ("127.0.0.1", daemon.address[1]))
+        sent += 1
+    msgs = listener.collect(1.0)
+    frames = [m for m in msgs if m.address == "/motion/frame"]
+    assert len(frames) >= 25
+    assert daemon.stats.errors["flood"] + daemon.stats.errors["malformed"] + daemon.stats.errors["unknown address"] > 1000
+
+
+def test_senders_outside_allow_are_ignored(solo_model):
+    out = Listener()
+    d = create(ServeConfig(port=0, out_port=out.port, allow="10.0.0.0/8"))
+    d.start()
+    try:
+        c = SimpleUDPClient("127.0.0.1", d.address[1])
+        c.send_message("/bridge/ping", [])
+        c.send_message("/bridge/subscribe", [9])
+        assert not replies(c, 0.5)
+        assert d.stats.errors["denied"] == 2 and not d.subscribers
+        out.wait_for("/motion/frame")               # the configured output still streams
+    finally:
+        d.stop()
+
+
+liblo = pytest.mark.skipif(not shutil.which("oscsend"), reason="liblo-tools (oscsend/oscdump) not installed")
+
+
+@liblo
+def test_liblo_peers_send_and_receive(daemon):
+    dump_port = Listener()
+    port = dump_port.port
+    dump_port.sock.close()
+    dump = subprocess.Popen(["oscdump", "-L", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        subprocess.run(["oscsend", "localhost", str(daemon.address[1]), "/bridge/subscribe", "i", str(port)], check=True)
+        subprocess.run(["oscsend", "localhost", str(daemon.address[1]), "/emotion", "iiiiiii", "0", "0", "0", "1", "0", "0", "0"],
+                       check=True)
+        time.sleep(1.0)
+        assert daemon.engine.target[0, 3] == 1
+        subprocess.run(["oscsend", "localhost", str(daemon.address[1]), "/emotion/happy", "f", "1.0"], check=True)
+        time.sleep(0.3)
+        assert daemon.engine.target[0, 1] == pytest.approx(0.5)
+    finally:
+        dump.terminate()
+        text = dump.communicate(timeout=5)[0]
+        SimpleUDPClient("127.0.0.1", daemon.address[1]).send_message("/bridge/unsubscribe", [port])
+    lines = text.splitlines()
+    assert any(" /motion/frame if " in line for line in lines)
+    assert any(" /motion/1/pose " + "f" * 63 in line for line in lines)
+    assert any(line.split()[1] == "/motion/schema" for line in lines)
+
+
+def test_serve_command_runs_headless_and_stops_cleanly(solo_model, tmp_path):
+    out = Listener()
+    config = tmp_path / "show.toml"
+    config.write_text(f'out_port = {out.port}\nport = 0\nlayout = "coco17"\nspace = "normalised"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--config", str(config), "--fps", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pose = out.wait_for("/motion/1/pose", 30.0)
+        assert len(pose.params) == 17 * 3
+        assert 0.0 < np.mean(pose.params[1::3]) < 1.0          # normalised image space
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "listening on OSC" in err and "stopped after" in err

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from bridge.engine import Engine
+from bridge.protocol import Command
+from models.generate import SoloGenerator
+
+
+@pytest.fixture
+def engine(solo_model):
+    model, meta = solo_model
+    return Engine(SoloGenerator(model, meta, performers=2), fps=30, glide=1.0)
+
+
+def test_emotion_changes_glide_over_the_glide_time(engine):
+    happy = np.eye(7)[1]
+    engine.submit(Command("emotion", happy))
+    seen = [engine.tick(t / 30).emotion[0, 1] for t in range(40)]
+    assert seen[0] == pytest.approx(1 / 30, abs=1e-6)        # the change starts at the very next frame
+    assert 0.45 < seen[14] < 0.55                             # halfway after half a second
+    assert seen[29] == pytest.approx(1.0) and seen[39] == pytest.approx(1.0)
+
+
+def test_commands_for_one_performer_leave_the_other(engine):
+    engine.glide = 0
+    engine.submit(Command("emotion", np.eye(7)[2], performer=1))
+    engine.submit(Command("param", ("variance", 7.0), performer=1))
+    frame = engine.tick(0.0)
+    assert frame.emotion[0, 0] == 1 and frame.emotion[1, 2] == 1
+    assert engine.params[0].variance != 7.0 and engine.params[1].variance == 7.0
+
+
+def test_presets_crossfade_with_mix(engine):
+    engine.glide = 0
+    engine.submit(Command("preset", ("a", np.eye(7)[1])))
+    engine.submit(Command("preset", ("b", np.eye(7)[3])))
+    engine.submit(Command("mix", 0.25))
+    np.testing.assert_allclose(engine.tick(0).emotion[0, [1, 3]], [0.75, 0.25])
+
+
+def test_unavailable_mode_and_missing_performer_are_reported(engine):
+    errors = []
+    engine.submit(Command("mode", "partner", sender=("127.0.0.1", 9)))
+    engine.submit(Command("emotion", np.eye(7)[1], performer=5))
+    engine.tick(0, on_error=lambda c, text: errors.append(text))
+    assert "needs the duet model" in errors[0] and "performer 6 does not exist" in errors[1]
+
+
+def test_batched_performers_move_and_stay_human(engine):
+    frames = [engine.tick(t / 30).positions for t in range(90)]
+    p = np.stack(frames)
+    assert p.shape == (90, 2, 21, 3) and np.isfinite(p).all()
+    assert np.linalg.norm(np.diff(p, axis=0), axis=-1).mean() > 1e-3   # not frozen
+    assert (p[:, :, 4, 1] > p[:, :, 0, 1]).mean() > 0.95              # head above pelvis

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from bridge.protocol import ProtocolError, interpret, to_metres, from_metres, valence_arousal
+
+LABELS = ["normal", "happy", "sad", "angry", "proud", "not-confident", "tired"]
+
+
+def one(address, *args, **kw):
+    commands = interpret(address, args, LABELS, **kw)
+    assert len(commands) == 1
+    return commands[0]
+
+
+def test_emotion_forms():
+    c = one("/emotion", 0, 1, 0, 0, 0, 0, 1)            # ints are welcome
+    np.testing.assert_allclose(c.value, [0, .5, 0, 0, 0, 0, .5])
+    c = one("/emotion", "joy", 0.75, "sadness", 0.25)   # synonyms map to the model's labels
+    np.testing.assert_allclose(c.value, [0, .75, .25, 0, 0, 0, 0])
+    assert one("/emotion/angry", 0.5).value == (3, 0.5)
+    assert one("/emotion/a", "happy", 1).value[0] == "a"
+    w = one("/emotion/va", 0.8, 0.5).value
+    assert LABELS[int(np.argmax(w))] == "happy" and w.sum() == pytest.approx(1)
+    assert one("/performer/2/emotion/sad", 1).performer == 1
+
+
+@pytest.mark.parametrize("address, args, message", [
+    ("/emotion", (1.0, 2.0), "takes 7 weights in the order normal, happy"),
+    ("/emotion", ("furious", 1.0), "unknown emotion 'furious'; this model knows: normal, happy"),
+    ("/emotion/furious", (1.0,), "unknown emotion 'furious'"),
+    ("/emotion", (float("nan"),) * 7, "NaN"),
+    ("/variance", ("lots",), "expected numbers (i or f), got str"),
+    ("/variance", (0.0,), "between"),
+    ("/sampler", ("wild",), "unknown sampler 'wild'"),
+    ("/mode", ("trio",), "unknown mode 'trio'"),
+    ("/pose", (1.0, 2.0, 3.0), "mediapipe33 has 33 points"),
+    ("/nowhere", (), "unknown address /nowhere"),
+    ("/performer/0/emotion", (1,) * 7, "numbered from 1"),
+])
+def test_bad_input_says_what_is_valid(address, args, message):
+    with pytest.raises(ProtocolError) as err:
+        interpret(address, args, LABELS, pose_layout="mediapipe33")
+    assert message in str(err.value)
+
+
+def test_pose_inputs():
+    c = one("/pose", *np.random.rand(33 * 2), pose_layout="mediapipe33")
+    layout, points, _ = c.value
+    assert layout == "mediapipe33" and points.shape == (33, 3) and (points[:, 2] == 0).all()
+    arr = [640, 480, 1] + [0.9] + list(np.random.rand(17 * 3) * 400)
+    (pose,) = one("/poses/arr", *arr).value
+    assert pose[0] == "coco17" and pose[1].shape == (17, 3) and pose[1].max() <= 1
+    assert interpret("/mediapipe/pose", (0,), LABELS) == []         # "nothing detected"
+    assert one("/mediapipe/pose", 1, *np.random.rand(132)).value[0] == "mediapipe33"
+
+
+def test_normalised_image_space_round_trips_through_metres():
+    p = np.random.rand(5, 3)
+    np.testing.assert_allclose(from_metres(to_metres(p, "normalised"), "normalised"), p)
+    assert to_metres(np.array([[0.5, 1.0, 0.0]]), "normalised")[0, 1] == 0.0   # bottom edge = floor
+
+
+def test_valence_arousal_needs_known_labels():
+    with pytest.raises(ProtocolError, match="valence/arousal"):
+        valence_arousal(0, 0, ["salsa"])
