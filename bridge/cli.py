@@ -343,6 +343,52 @@ def cmd_monitor(args: argparse.Namespace) -> None:
             sock.sendto(osc.message("/bridge/unsubscribe", sock.getsockname()[1]), target)
 
 
+def cmd_bench_serve(args: argparse.Namespace) -> None:
+    from bridge.bench import bench_serve
+    rows = []
+    for performers in [int(n) for n in args.performers.split(",")]:
+        for flood in ([0, args.flood] if args.flood else [0]):
+            console.print(f"measuring {performers} performer(s){' under flood' if flood else ''} for {args.seconds:g} s…")
+            rows.append(bench_serve(performers, args.seconds, args.fps, flood))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"serve: {args.seconds:g} s per row at {args.fps:g} fps, measured by a separate receiver")
+    for col in ("performers", "flood/s", "fps delivered", "% of target", "jitter p50", "jitter p99",
+                "change→frame p50", "p99", "max"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(str(r["performers"]), str(r["flood_per_s"]), f"{r['fps_delivered']:.2f}", f"{r['fps_ratio']:.2%}",
+                      f"{r['jitter_p50_ms']:.2f} ms", f"{r['jitter_p99_ms']:.2f} ms", f"{r['change_to_frame_p50_ms']:.1f} ms",
+                      f"{r['change_to_frame_p99_ms']:.1f} ms", f"{r['change_to_frame_max_ms']:.1f} ms")
+    out.print(table)
+    out.print(f"target: change→frame ≤ one period + 3 ms = {1000 / args.fps + 3:.1f} ms")
+
+
+def cmd_record(args: argparse.Namespace) -> None:
+    import signal
+    import threading
+    from bridge.record import Recorder, run
+    from models import checkpoint
+    labels = args.labels.split(",") if args.labels else checkpoint.read_meta(checkpoint.default_checkpoint("solo"))["labels"]
+    recorder = Recorder(labels, Path(args.out), args.fps, args.pose_layout, args.pose_space)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(f"recording /pose on {args.host}:{args.port} into {args.out} at {args.fps:g} fps; "
+                  f"labels {', '.join(labels)}; Ctrl-C to finish")
+
+    def report(rec: Recorder, frames: int) -> None:
+        if not console.is_terminal:
+            return
+        console.print(f"{frames} frames in {len(rec.clips)} clips, label {rec.labels[rec.label]}, "
+                      f"{rec.errors} bad messages", end="\r", highlight=False)
+    try:
+        run(recorder, args.host, args.port, stop, report)
+    except KeyboardInterrupt:
+        stop.set()
+    console.print(f"\nwrote {args.out}: {recorder.written_frames} frames in {len(recorder.clips)} clips")
+
+
 # ---- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -414,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval_solo)
 
     bench = commands.add_parser("bench", help="speed benchmarks that print numbers to compare")
-    p = bench.add_subparsers(dest="bench_command", required=True).add_parser(
+    bench_cmds = bench.add_subparsers(dest="bench_command", required=True)
+    p = bench_cmds.add_parser(
         "solo", help="per-frame latency: incremental vs full window, 1/8/32 performers, CPU and CUDA",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
@@ -424,6 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     add_dataclass_args(p, SamplingParams, "sampling")
     p.set_defaults(func=cmd_bench_solo)
+    p = bench_cmds.add_parser("serve", help="delivered fps, jitter and change-to-frame latency of a running daemon",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--performers", default="1,8")
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--flood", type=int, default=10_000, help="garbage messages a second in a second run (0: none)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_serve)
 
     from bridge.daemon import ServeConfig
     p = commands.add_parser("serve", help="run the daemon: OSC in, motion out", description=
@@ -436,6 +491,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", nargs="?", default="127.0.0.1:7700", help="HOST:PORT of the daemon's OSC input")
     p.add_argument("--listen", type=int, default=0, help="local port for status messages (0: any)")
     p.set_defaults(func=cmd_monitor)
+    from models import skeleton
+    p = commands.add_parser("record", help="record incoming /pose with emotion labels into a dataset",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--out", required=True, help="dataset .npz (rewritten atomically every second)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7710)
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--labels", help="comma-separated labels (default: the shipped solo model's)")
+    p.add_argument("--pose-layout", default="mediapipe33", choices=list(skeleton.LAYOUTS))
+    p.add_argument("--pose-space", default="normalised", choices=["normalised", "metres"])
+    p.set_defaults(func=cmd_record)
     return parser
 
 

@@ -4,6 +4,7 @@ Per frame, as IMMEDIATE bundles of at most 1,472 bytes:
     /motion/frame i f             frame number, seconds since start
     /motion/<n>/pose f…           flat x y z of every point of the layout (n from 1)
     /motion/<n>/emotion f…        emotion recognised in the generated motion, label order
+    /motion/<n>/target f…         the emotion conditioning this frame (after glide), label order
     /motion/<n>/<point> f f f     one message per point, when per-joint output is on
 """
 from __future__ import annotations
@@ -48,6 +49,7 @@ class OutputFormat:
         for p in range(len(pts)):
             messages.append(osc.message(f"/motion/{p + 1}/pose", pts[p]))
             messages.append(osc.message(f"/motion/{p + 1}/emotion", frame.recognised[p]))
+            messages.append(osc.message(f"/motion/{p + 1}/target", frame.emotion[p]))
             if self.per_joint:
                 messages.extend(osc.message(f"/motion/{p + 1}/{name}", pts[p, j]) for j, name in enumerate(self.names))
         return osc.bundles(messages)
