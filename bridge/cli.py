@@ -389,6 +389,88 @@ def cmd_record(args: argparse.Namespace) -> None:
     console.print(f"\nwrote {args.out}: {recorder.written_frames} frames in {len(recorder.clips)} clips")
 
 
+# ---- midi --------------------------------------------------------------------------------------
+
+def cmd_midi_list(args: argparse.Namespace) -> None:
+    from bridge.daemon import load_midi_map
+    from bridge.midi import MidiInputs
+    try:
+        import mido
+        names = mido.get_input_names()
+        out.print("MIDI inputs: " + (", ".join(names) if names else "none"))
+    except (ImportError, OSError, RuntimeError) as e:
+        out.print(f"MIDI: unavailable ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+    table = Table(title=f"mapping: {args.map}")
+    for col in ("parameter", "control", "channel", "port", "range", "curve", "takeover"):
+        table.add_column(col)
+    for m in load_midi_map(args.map).mappings:
+        control = f"CC {m.cc}" if m.cc is not None else f"note {m.note}"
+        rng = f"{m.min:g}–{m.max:g}" if m.continuous else "trigger"
+        table.add_row(m.param, control, str(m.channel or "any"), m.port or "any", rng, m.curve, m.takeover)
+    out.print(table)
+
+
+def cmd_midi_learn(args: argparse.Namespace) -> None:
+    import threading
+    from bridge.daemon import load_midi_map
+    from bridge.midi import MidiInputs
+    midi_map = load_midi_map(args.map)
+    midi_map.learn(args.param)
+    done = threading.Event()
+
+    def on_event(e) -> None:
+        midi_map.handle(*e, current={})
+        if midi_map.learned is not None:
+            done.set()
+    inputs = MidiInputs(args.port, on_event, virtual="")
+    inputs.start()
+    if inputs.status.startswith("unavailable"):
+        raise CommandError(f"MIDI {inputs.status}")
+    console.print(f"move the control for {args.param} (listening on {inputs.status})…")
+    try:
+        if not done.wait(args.timeout):
+            raise CommandError(f"no control moved in {args.timeout:g} s")
+    finally:
+        inputs.close()
+    target = args.map if args.map.endswith(".toml") else "motionbridge-midi.toml"
+    midi_map.save(target)
+    m = midi_map.learned
+    console.print(f"{args.param} ← {'CC ' + str(m.cc) if m.cc is not None else 'note ' + str(m.note)} "
+                  f"channel {m.channel} on {m.port}; saved {target}")
+
+
+def cmd_midi_forward(args: argparse.Namespace) -> None:
+    import signal
+    import socket
+    import threading
+    from bridge import osc
+    from bridge.midi import MidiInputs
+    host, _, port = args.to.rpartition(":")
+    target = (host or "127.0.0.1", int(port))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sent = [0]
+
+    def forward(e) -> None:
+        _, kind, channel, number, value = e
+        sock.sendto(osc.message(f"/midi/{kind}", channel, number, value), target)
+        sent[0] += 1
+    inputs = MidiInputs(args.port, forward, virtual="" if args.no_virtual else "motionbridge-forward")
+    inputs.start()
+    if inputs.status.startswith("unavailable"):
+        raise CommandError(f"MIDI {inputs.status}")
+    console.print(f"forwarding MIDI from {inputs.status} to {target[0]}:{target[1]} as /midi/cc and /midi/note")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        inputs.close()
+    console.print(f"forwarded {sent[0]} messages")
+
+
 # ---- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -491,6 +573,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", nargs="?", default="127.0.0.1:7700", help="HOST:PORT of the daemon's OSC input")
     p.add_argument("--listen", type=int, default=0, help="local port for status messages (0: any)")
     p.set_defaults(func=cmd_monitor)
+    midi = commands.add_parser("midi", help="MIDI ports, mappings, learn, and forwarding to a daemon elsewhere")
+    midi_cmds = midi.add_subparsers(dest="midi_command", required=True)
+    p = midi_cmds.add_parser("list", help="MIDI input ports and the mapping")
+    p.add_argument("--map", default="nanokontrol2", help="nanokontrol2 | modwheel | FILE.toml")
+    p.set_defaults(func=cmd_midi_list)
+    p = midi_cmds.add_parser("learn", help="bind the next control that moves to PARAM and save the mapping")
+    p.add_argument("param", help="variance, temperature, glide, mix, k, emotion_weight, emotion/<label>, "
+                                 "reset, sampler/<name>, preset/a, preset/b")
+    p.add_argument("--map", default="motionbridge-midi.toml", help="mapping file to extend and save")
+    p.add_argument("--port", default="auto", help="input port name substring (default: every input)")
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.set_defaults(func=cmd_midi_learn)
+    p = midi_cmds.add_parser("forward", help="send a local MIDI input to a daemon over OSC")
+    p.add_argument("--to", required=True, help="HOST:PORT of the daemon's OSC input")
+    p.add_argument("--port", default="auto", help="input port name substring (default: every input)")
+    p.add_argument("--no-virtual", action="store_true", help="do not open a virtual input port")
+    p.set_defaults(func=cmd_midi_forward)
+
     from models import skeleton
     p = commands.add_parser("record", help="record incoming /pose with emotion labels into a dataset",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -21,6 +21,8 @@ import numpy as np
 from . import osc
 from .clock import FrameClock
 from .engine import Engine
+from .midi import Event, MidiInputs
+from .midimap import MidiMap, preset
 from .output import OutputFormat
 from .protocol import ProtocolError, interpret
 
@@ -53,6 +55,8 @@ class ServeConfig:
     pose_space: str = "normalised"
     allow: str = "127.0.0.0/8"        # comma-separated CIDRs that may send and subscribe
     dashboard: str = "auto"           # auto (when stdout is a terminal), on, off
+    midi: str = "auto"                # auto (every input), a name substring, or none
+    midi_map: str = "nanokontrol2"    # nanokontrol2 | modwheel | a mapping TOML file (learn saves there)
     seed: int = 0
 
 
@@ -118,6 +122,10 @@ class Daemon:
         self._rates = {"in": 0.0, "out": 0.0}
         self._threads: list[threading.Thread] = []
         self.started = time.time()
+        self.midi_map = load_midi_map(config.midi_map)
+        self._midi_lock = threading.Lock()
+        self.midi = MidiInputs(config.midi, self.on_midi)
+        self.midi_learned = ""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -180,6 +188,9 @@ class Daemon:
             if m.address.startswith("/bridge/"):
                 self._bridge(m, sender)
                 continue
+            if m.address.startswith("/midi/"):
+                self._midi_osc(m, sender)
+                continue
             try:
                 for command in interpret(m.address, m.args, self.engine.labels, sender, self.engine.pose_layout):
                     self.engine.submit(command)
@@ -209,6 +220,59 @@ class Daemon:
             self._send(osc.message("/bridge/status", json.dumps(self.snapshot)), sender)
         else:
             self.reply_error(sender, f"unknown address {m.address}", "unknown address")
+
+    # ---- MIDI -------------------------------------------------------------------------------
+
+    def on_midi(self, event: Event) -> None:
+        """From MIDI port threads and /midi/cc: the map turns a control into engine commands."""
+        with self._midi_lock:
+            commands = self.midi_map.handle(*event, current=self.engine.current_values())
+            learned = self.midi_map.learned
+            self.midi_map.learned = None
+        for c in commands:
+            self.engine.submit(c)
+        if learned is not None:
+            source = f"CC {learned.cc}" if learned.cc is not None else f"note {learned.note}"
+            self.midi_learned = f"{learned.param} ← {source} ch {learned.channel} on {learned.port}"
+            path = self.config.midi_map if self.config.midi_map.endswith(".toml") else "motionbridge-midi.toml"
+            try:
+                self.midi_map.save(path)
+                log.info("MIDI learn: %s (saved to %s)", self.midi_learned, path)
+            except OSError as e:
+                self.stats.error("midi", f"MIDI learn could not save {path}: {e}")
+
+    def _midi_osc(self, m: osc.Message, sender: tuple[str, int]) -> None:
+        """/midi/cc i i i and /midi/note i i i (channel 1-16, number, value), /midi/learn s."""
+        if m.address == "/midi/learn":
+            if len(m.args) != 1 or not isinstance(m.args[0], str):
+                self.reply_error(sender, "/midi/learn takes one parameter name")
+                return
+            try:
+                with self._midi_lock:
+                    self.midi_map.learn(m.args[0])
+            except ValueError as e:
+                self.reply_error(sender, str(e))
+            return
+        kind = {"/midi/cc": "cc", "/midi/note": "note"}.get(m.address)
+        if kind is None:
+            self.reply_error(sender, f"unknown address {m.address}", "unknown address")
+            return
+        ok = len(m.args) == 3 and all(isinstance(a, (int, float)) and not isinstance(a, bool) and a == int(a) for a in m.args)
+        channel, number, value = (int(a) for a in m.args) if ok else (0, 0, 0)
+        if not ok or not (1 <= channel <= 16 and 0 <= number <= 127 and 0 <= value <= 127):
+            self.reply_error(sender, f"{m.address} takes channel (1-16), number (0-127), value (0-127) as i i i")
+            return
+        self.on_midi((f"osc:{sender[0]}", kind, channel, number, value))
+
+    def midi_snapshot(self) -> dict:
+        with self._midi_lock:
+            current = self.engine.current_values()
+            controls = [{"param": m.param, "source": (f"CC {m.cc}" if m.cc is not None else f"note {m.note}")
+                         + (f" ch {m.channel}" if m.channel else ""),
+                         "value": current.get(m.param), "waiting": self.midi_map.waiting(i)}
+                        for i, m in enumerate(self.midi_map.mappings)]
+            return {"status": self.midi.status, "learning": self.midi_map.learning, "learned": self.midi_learned,
+                    "controls": controls}
 
     # ---- the frame loop ---------------------------------------------------------------------
 
@@ -285,12 +349,13 @@ class Daemon:
                             "current": [round(float(v), 3) for v in frame.emotion[i]],
                             "recognised": [round(float(v), 3) for v in frame.recognised[i]]}
                            for i in range(e.performers)],
-            "midi": "unavailable",
+            "midi": self.midi_snapshot(),
         }
 
     # ---- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.midi.start()
         for name, target in (("osc-in", self._receive_loop), ("frames", self._frame_loop)):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
@@ -298,10 +363,18 @@ class Daemon:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.midi.close()
         for t in self._threads:
             t.join(timeout=2.0)
         self.sock.close()
         self.out.close()
+
+
+def load_midi_map(spec: str) -> MidiMap:
+    if spec.endswith(".toml"):
+        from pathlib import Path
+        return MidiMap.load(spec) if Path(spec).exists() else MidiMap()
+    return preset(spec)
 
 
 def create(config: ServeConfig) -> Daemon:

@@ -34,7 +34,8 @@ def _health(s: dict) -> Table:
     sp = s.get("sampler", {})
     t.add_row("sampler", f"{sp.get('name', '?')}  variance ÷{sp.get('variance', 0):g}  temp {sp.get('temperature', 0):g}"
                          f"  k {sp.get('k', 0):g}  emotion w {sp.get('emotion_weight', 0):g}  glide {sp.get('glide', 0):g} s")
-    t.add_row("MIDI", str(s.get("midi", "unavailable")))
+    midi = s.get("midi", {})
+    t.add_row("MIDI", str(midi.get("status", "unavailable")) if isinstance(midi, dict) else str(midi))
     t.add_row("poses in", str(s.get("poses_received", 0)))
     return t
 
@@ -53,6 +54,27 @@ def _emotions(s: dict) -> Table:
     return t
 
 
+def _midi(s: dict) -> Table | Text:
+    midi = s.get("midi") if isinstance(s.get("midi"), dict) else {}
+    controls = midi.get("controls", [])
+    if not controls:
+        return Text("")
+    t = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left")
+    t.add_column("MIDI control")
+    t.add_column("source")
+    t.add_column("value", justify="right")
+    t.add_column("")
+    for c in controls:
+        value = c.get("value")
+        t.add_row(c["param"], c["source"], "" if value is None else f"{value:.3g}",
+                  Text("pick-up: move to the value", style="yellow") if c.get("waiting") else "")
+    if midi.get("learning"):
+        t.add_row(Text(f"learning {midi['learning']}: move a control", style="bold magenta"), "", "", "")
+    if midi.get("learned"):
+        t.add_row(Text(f"learned {midi['learned']}", style="green"), "", "", "")
+    return t
+
+
 def _errors(s: dict) -> Table:
     t = Table.grid(padding=(0, 2))
     counts = s.get("errors", {})
@@ -68,7 +90,7 @@ def render(s: dict) -> Panel:
     if not s:
         return Panel("waiting for the first frame…", title="motionbridge")
     subs = s.get("subscribers", [])
-    body = Group(_health(s), Text(""), _emotions(s), Text(""),
+    body = Group(_health(s), Text(""), _emotions(s), Text(""), _midi(s), Text(""),
                  Text(f"subscribers: {', '.join(subs) if subs else 'none'}"), _errors(s))
     return Panel(body, title=f"motionbridge {s.get('version', '')} · up {s.get('uptime_s', 0):.0f} s",
                  border_style="blue")

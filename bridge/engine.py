@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models import skeleton
+from models.emotions import resolve
 from models.generate import SoloGenerator
 from models.sampling import SamplingParams
 
@@ -83,8 +84,10 @@ class Engine:
         rows = self._targets(c.performer)
         if c.name == "emotion":
             self._set_target(rows, c.value)
-        elif c.name == "emotion_one":
+        elif c.name in ("emotion_one", "emotion_label"):
             index, value = c.value
+            if c.name == "emotion_label":
+                index = resolve(index, self.labels)
             for p in rows:
                 w = self.target[p].copy()
                 w[index] = value
@@ -134,6 +137,14 @@ class Engine:
                                  f"(valence, arousal); got {len(values)}")
         else:
             raise ValueError(f"unknown command {c.name}")
+
+    def current_values(self) -> dict[str, float]:
+        """Present values of what MIDI controls can move (performer 1's), for pick-up."""
+        p = self.params[0]
+        values = {"variance": p.variance, "temperature": p.temperature, "k": p.k,
+                  "emotion_weight": p.emotion_weight, "glide": self.glide, "mix": self.mix}
+        values.update({f"emotion/{name}": float(self.target[0, i]) for i, name in enumerate(self.labels)})
+        return values
 
     def _mixed(self) -> np.ndarray:
         return (1 - self.mix) * self.presets["a"] + self.mix * self.presets["b"]
