@@ -1,24 +1,16 @@
 """The shipped patches talk to a running daemon: Pure Data for real (pd -nogui), Max by its JSON."""
 import json
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from bridge.daemon import ServeConfig, create
 
 PATCHES = Path(__file__).resolve().parents[1] / "patches"
-
-
-def free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.mark.skipif(not shutil.which("pd"), reason="Pure Data (puredata-core) not installed")

@@ -1,5 +1,4 @@
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -7,17 +6,10 @@ import time
 import numpy as np
 from pythonosc.udp_client import SimpleUDPClient
 
+from conftest import free_port
 from bridge.cli import main
 from models import skeleton
 from models.dataset import MotionDataset
-
-
-def free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_record_then_train_on_it(salsa_pair, tmp_path):
