@@ -29,7 +29,7 @@ from .protocol import ProtocolError, interpret
 log = logging.getLogger(__name__)
 
 RCVBUF = 4 << 20
-MAX_PACKETS_PER_SENDER = 2000     # per second; beyond that a sender's packets are dropped unread
+MAX_PACKETS_PER_SENDER = 2000     # per second per (address, port); beyond that, dropped unread
 MAX_ERROR_REPLIES = 5             # per second per sender
 VERSION = "0.1.0"
 
@@ -172,7 +172,7 @@ class Daemon:
             if not self.allowed(sender[0]):
                 self.stats.error("denied", f"{sender[0]} is not in --allow; packet dropped")
                 continue
-            if not self._packet_limit.allow(sender[0], time.monotonic()):
+            if not self._packet_limit.allow(sender, time.monotonic()):   # per address and port
                 self.stats.errors["flood"] += 1
                 continue
             self.handle_datagram(datagram, sender)

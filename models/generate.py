@@ -15,6 +15,8 @@ from .solo import SoloModel
 
 SCORE_WINDOW = 8        # frames the emotion sampler scores a candidate with (recent + candidate)
 RECOGNISE_WINDOW = 60   # frames behind the recognised emotion that is reported (2 s)
+NOISE_CORRELATION = 0.95  # frame-to-frame correlation of sampling noise: slow sway, not jitter
+RECOGNISE_EVERY = 3     # frames between updates of the recognised emotion (10 Hz at 30 fps)
 CLAMP_STD = 8.0         # generated features stay within this many training stds of the mean
 
 
@@ -38,6 +40,8 @@ class SoloGenerator:
         self.prev = torch.zeros(B, Fd, device=self.device)           # normalised: the mean frame
         self.history = torch.zeros(B, RECOGNISE_WINDOW, Fd, device=self.device)
         self.trajectory = motion.Trajectory(B)
+        self.noise = torch.randn(B, Fd, generator=self.generator).to(self.device)
+        self.recognised = np.full((B, len(self.labels)), 1.0 / len(self.labels), dtype=np.float32)
 
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
@@ -50,6 +54,9 @@ class SoloGenerator:
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
         e = e / e.sum(-1, keepdim=True).clamp_min(1e-6)
         out = self.model.step(self.prev, e, self.cache)
+        # AR(1) noise: still standard normal at every frame, but it wanders instead of jumping
+        fresh = torch.randn(self.noise.shape, generator=self.generator).to(self.device)
+        self.noise = NOISE_CORRELATION * self.noise + (1 - NOISE_CORRELATION ** 2) ** 0.5 * fresh
         nxt = torch.empty_like(self.prev)
         # performers sharing a sampler and its parameters are sampled together
         groups: dict[tuple, list[int]] = {}
@@ -60,15 +67,16 @@ class SoloGenerator:
             idx = torch.tensor(rows, device=self.device)
             score = self._emotion_scores(out.mu[idx], e[idx], idx) if p.sampler == "emotion" else None
             nxt[idx] = sample(out.pi_logits[idx], out.mu[idx], out.sigma[idx], self.prev[idx], p,
-                              self.generator, score)
+                              self.generator, score, self.noise[idx])
         # a sample far outside anything seen in training would feed on itself; keep it in range
         nxt = nxt.clamp_(-CLAMP_STD, CLAMP_STD)
         self.prev = nxt
         self.history = torch.cat([self.history[:, 1:], nxt[:, None]], dim=1)
-        recognised = torch.softmax(self.model.emotion_head(self.history), -1)
+        if self.frame % RECOGNISE_EVERY == 0:
+            self.recognised = torch.softmax(self.model.emotion_head(self.history), -1).cpu().numpy()
         self.frame += 1
         features = nxt.cpu().numpy() * self.std + self.mean
-        return self.trajectory.advance(features), recognised.cpu().numpy()
+        return self.trajectory.advance(features), self.recognised
 
     def _emotion_scores(self, mu: torch.Tensor, target: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """log p(target emotion) of each candidate frame appended to the recent frames: (b, G)."""

@@ -65,10 +65,15 @@ def choose_emotion(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tenso
 
 def sample(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev: torch.Tensor,
            p: SamplingParams, generator: torch.Generator | None = None,
-           emotion_score: torch.Tensor | None = None) -> torch.Tensor:
-    """Next frames (B, F) from pi_logits (B, G), mu and sigma (B, G, F), previous frames (B, F)."""
+           emotion_score: torch.Tensor | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
+    """Next frames (B, F) from pi_logits (B, G), mu and sigma (B, G, F), previous frames (B, F).
+
+    `noise` (B, F), standard normal, is the draw to scale by sigma; live generation passes noise
+    that is correlated over time, since fresh noise every frame reads as jitter.
+    """
     B, G, _ = mu.shape
-    noise = torch.randn(mu.shape[0], mu.shape[2], generator=generator, device="cpu").to(mu.device)
+    if noise is None:
+        noise = torch.randn(mu.shape[0], mu.shape[2], generator=generator, device="cpu").to(mu.device)
     scale = p.temperature / p.variance
     best = pi_logits.argmax(-1)
     if p.sampler == "mean":

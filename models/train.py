@@ -37,10 +37,10 @@ class TrainConfig:
     mdn_end: float = 1.0
     mdn_delay: float = 0.3            # fraction of steps before the MDN weight ramps
     mdn_ramp: float = 0.4             # fraction of steps the ramp takes
-    w_emotion: float = 0.5
+    w_emotion: float = 0.2
     w_velocity: float = 0.5
     teacher_forcing_floor: float = 0.5  # share of real input frames at the end of training
-    input_noise: float = 0.05         # std (normalised units) of noise on input frames, not targets
+    input_noise: float = 0.15         # std (normalised units) of noise on input frames, not targets
     mirror: bool = True
     eval_every: int = 250
     seed: int = 1337
@@ -120,9 +120,10 @@ def _teacher_force(model: SoloModel, x: torch.Tensor, emotion: torch.Tensor, kee
     to carry on from its imperfect output rather than freeze or drift in long rollouts."""
     if keep >= 1.0:
         return x
+    own = x
     with torch.no_grad():
-        pred = model(x, emotion).mean
-    own = torch.cat([x[:, :1], pred[:, :-1]], dim=1)
+        for _ in range(2):   # predictions made from predictions: errors as they compound live
+            own = torch.cat([x[:, :1], model(own, emotion).mean[:, :-1]], dim=1)
     use_real = torch.rand(x.shape[:2], generator=rng, device="cpu").to(x.device) < keep
     return torch.where(use_real.unsqueeze(-1), x, own)
 
