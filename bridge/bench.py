@@ -29,7 +29,8 @@ while True:
 """
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A UDP port on the loopback that nobody is using right now."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -42,7 +43,7 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
     listen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     listen.bind(("127.0.0.1", 0))
     listen.settimeout(0.002)
-    port = _free_port()
+    port = free_port()
     daemon = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--port", str(port), "--out-port",
                                str(listen.getsockname()[1]), "--performers", str(performers), "--fps", str(fps),
                                "--glide", "0", "--dashboard", "off"],

@@ -1,11 +1,11 @@
 """Shared test fixtures: the real mocap in ../shared/motiondata, skipped with a reason where absent."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
+from bridge.bench import free_port  # noqa: F401  (shared by the socket tests)
 from models.dataset import data_root
 
 DATA = data_root()
@@ -13,15 +13,6 @@ FIXTURES = DATA / "fixtures"
 BANDAI_BVH = FIXTURES / "dataset-1_dash_normal_001.bvh"
 SALSA_LEAD = FIXTURES / "60_01_scaled_first120f.bvh"
 SALSA_FOLLOW = FIXTURES / "61_01_scaled_first120f.bvh"
-
-
-def free_port() -> int:
-    """A UDP port nobody is using right now."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def need(path: Path) -> Path:
