@@ -174,7 +174,6 @@ def load_solo(path: str | None, device: str = "auto"):
 
 
 def cmd_generate_solo(args: argparse.Namespace) -> None:
-    import numpy as np
     from rich.progress import Progress
     from models import skeleton
     from models.generate import SoloGenerator, parse_emotion
@@ -393,7 +392,6 @@ def cmd_record(args: argparse.Namespace) -> None:
 
 def cmd_midi_list(args: argparse.Namespace) -> None:
     from bridge.daemon import load_midi_map
-    from bridge.midi import MidiInputs
     try:
         import mido
         names = mido.get_input_names()

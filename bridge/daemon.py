@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -372,7 +373,6 @@ class Daemon:
 
 def load_midi_map(spec: str) -> MidiMap:
     if spec.endswith(".toml"):
-        from pathlib import Path
         return MidiMap.load(spec) if Path(spec).exists() else MidiMap()
     return preset(spec)
 

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models import skeleton
 from models.emotions import resolve
 from models.generate import SoloGenerator
 from models.sampling import SamplingParams
 
-from .protocol import Command, to_metres
+from .protocol import Command, tracked_pose, valence_arousal
 
 log = logging.getLogger(__name__)
 
@@ -122,15 +121,13 @@ class Engine:
         elif c.name in ("pose", "pose_set"):
             poses = c.value if c.name == "pose_set" else [c.value]
             for layout, points, space in poses[:1]:
-                metres = to_metres(points, space or self.pose_space)
-                self.tracked = skeleton.from_layout(metres[None], layout)[0]
+                self.tracked = tracked_pose(layout, points, space or self.pose_space)
                 self.poses_received += 1
         elif c.name == "wek":
             values = np.clip(c.value, 0, None)
             if len(values) == len(self.labels) and values.sum() > 0:
                 self._set_target(rows, values / values.sum())
             elif len(values) == 2:
-                from .protocol import valence_arousal
                 self._set_target(rows, valence_arousal(float(c.value[0]), float(c.value[1]), self.labels))
             else:
                 raise ValueError(f"/wek/inputs: expected {len(self.labels)} emotion weights or 2 values "

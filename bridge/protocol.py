@@ -217,6 +217,11 @@ def poseosc_array(address: str, values: np.ndarray) -> list[tuple[str, np.ndarra
     return poses
 
 
+def tracked_pose(layout: str, points: np.ndarray, space: str) -> np.ndarray:
+    """A tracker pose in its layout and space → canonical joints (21, 3), metres, Y up."""
+    return skeleton.from_layout(to_metres(points, space)[None], layout)[0]
+
+
 def to_metres(points: np.ndarray, space: str, height: float = 1.7) -> np.ndarray:
     """Tracker points → metres, Y up. Normalised image space (x, y in [0, 1], y down) is scaled so
     the frame's height is `height` metres, centred on x, with its bottom edge on the floor."""

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from models import skeleton
 from models.dataset import Clip, assemble
 from models.emotions import resolve
 
 from . import osc
-from .protocol import ProtocolError, interpret, to_metres
+from .protocol import ProtocolError, interpret, tracked_pose
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class Recorder:
                 self.pose_layout = c.value
             elif c.name in ("pose", "pose_set"):
                 layout, points, space = (c.value[0] if c.name == "pose_set" else c.value)
-                self.latest = skeleton.from_layout(to_metres(points, space or self.pose_space)[None], layout)[0]
+                self.latest = tracked_pose(layout, points, space or self.pose_space)
                 self.latest_time = now
             else:
                 raise ProtocolError(f"{address}: the recorder takes poses and emotions only")

@@ -12,7 +12,7 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.udp_client import SimpleUDPClient
 
-from bridge.daemon import Daemon, ServeConfig, create
+from bridge.daemon import ServeConfig, create
 
 
 class Listener:
