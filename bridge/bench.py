@@ -2,7 +2,8 @@
 
 Delivered frame rate, frame-interval jitter at the receiver, and the latency from an `/emotion`
 change to the first frame whose `/motion/1/target` carries it; optionally under a flood of
-10,000 garbage messages a second from a third process.
+10,000 garbage messages a second from a third process. Changes are sent at random moments within
+the frame period, as a performer's would be, so the percentiles cover the whole period.
 """
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
                 break
         arrivals, latencies = [], []
         labels = 7
+        phase = np.random.default_rng(0)
         want, sent_at, next_change = None, 0.0, time.perf_counter() + change_every
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
@@ -94,7 +96,7 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
                     arrivals.append(t)
                 elif m.address == "/motion/1/target" and want is not None and len(m.args) > want and m.args[want] > 0.999:
                     latencies.append(t - sent_at)
-                    want, next_change = None, t + change_every
+                    want, next_change = None, t + change_every + phase.uniform(0, 1 / fps)
     finally:
         if flooder:
             flooder.kill()

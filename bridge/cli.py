@@ -116,12 +116,28 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls, title: str, suppres
     With suppress, flags not given are absent from the namespace (so a config file can fill them)."""
     import dataclasses
     group = parser.add_argument_group(title)
+    comments = field_comments(cls)
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         default = f.default
         kind = (lambda s: s.lower() in ("1", "true", "yes", "on")) if isinstance(default, bool) else type(default)
+        # written out here, since argparse shows no default that it does not hold (suppress)
+        shown = str(default).replace("%", "%%") if suppress else "%(default)s"
+        text = f"{comments.get(f.name, '').replace('%', '%%')} (default {shown})".strip()
         group.add_argument(flag, type=kind, default=argparse.SUPPRESS if suppress else default,
-                           metavar="BOOL" if isinstance(default, bool) else None, help=f"(default {default})")
+                           metavar="BOOL" if isinstance(default, bool) else None, help=text)
+
+
+def field_comments(cls) -> dict[str, str]:
+    """The comment beside each field of a config dataclass: its --help text, written once."""
+    import inspect
+    import re
+    found = {}
+    for line in inspect.getsource(cls).splitlines():
+        m = re.match(r"\s+(\w+)\s*:[^#]*#\s*(.+)", line)
+        if m:
+            found[m.group(1)] = m.group(2).strip()
+    return found
 
 
 def dataclass_from_args(cls, args: argparse.Namespace):

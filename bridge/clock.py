@@ -6,6 +6,10 @@ passed, those frames are counted as missed and skipped rather than rushed out in
 It sleeps for most of the wait and spins for the last stretch, because a plain sleep on a busy
 machine wakes a millisecond or more late. `OfflineClock` jumps from deadline to deadline at
 once, for tests and offline renders.
+
+A frame can be woken `early` and then held with `until(deadline)`: the daemon computes a frame
+in the lead before its deadline and sends it on the deadline, so the time a step takes (which
+varies with the machine's load) moves when frames are computed, not when they arrive.
 """
 from __future__ import annotations
 
@@ -39,20 +43,28 @@ class FrameClock:
     def _deadline(self, index: int) -> float:
         return self._anchor + (index - self._anchor_index) * self.period
 
-    def wait(self, stop=None) -> Tick:
-        deadline = self._deadline(self.index)
+    def now(self) -> float:
+        return time.perf_counter() - self.start
+
+    def until(self, t: float, stop=None) -> None:
+        """Return at clock time t: sleep most of the way, spin the last stretch."""
         while True:
-            remaining = deadline - (time.perf_counter() - self.start)
+            remaining = t - self.now()
             if remaining <= 0 or (stop is not None and stop.is_set()):
-                break
+                return
             if remaining > SPIN_S:
                 time.sleep(remaining - SPIN_S)
-        now = time.perf_counter() - self.start
-        missed = max(0, int((now - deadline) / self.period))
+
+    def wait(self, stop=None, early: float = 0.0) -> Tick:
+        """The next frame's tick, returned `early` seconds before its deadline."""
+        deadline = self._deadline(self.index)
+        self.until(deadline - early, stop)
+        now = self.now()
+        missed = max(0, int((now + early - deadline) / self.period))
         if missed:
             self.index += missed
             deadline = self._deadline(self.index)
-        tick = Tick(self.index, deadline, now - deadline, missed)
+        tick = Tick(self.index, deadline, now + early - deadline, missed)
         self.index += 1
         return tick
 
@@ -60,7 +72,10 @@ class FrameClock:
 class OfflineClock(FrameClock):
     """Every frame exactly on time, without waiting."""
 
-    def wait(self, stop=None) -> Tick:
+    def until(self, t: float, stop=None) -> None:
+        pass
+
+    def wait(self, stop=None, early: float = 0.0) -> Tick:
         tick = Tick(self.index, self._deadline(self.index), 0.0, 0)
         self.index += 1
         return tick

@@ -33,6 +33,8 @@ RCVBUF = 4 << 20
 MAX_PACKETS_PER_SENDER = 2000     # per second per (address, port); beyond that, dropped unread
 MAX_ERROR_REPLIES = 5             # per second per sender
 VERSION = "0.1.0"
+LEAD_START = 0.005                # seconds before a deadline the first frames are computed
+LEAD_MARGIN = 0.0005
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ServeConfig:
     midi: str = "auto"                # auto (every input), a name substring, or none
     midi_map: str = "nanokontrol2"    # nanokontrol2 | modwheel | a mapping TOML file (learn saves there)
     seed: int = 0
+    stage: float = 3.0                # metres from the centre a dancer travels before turning back; 0: anywhere
 
 
 class RateLimiter:
@@ -85,7 +88,6 @@ class Stats:
     missed: int = 0
     intervals: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
     steps: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
-    lateness: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
     packets_in: int = 0
     messages_in: int = 0
     messages_out: int = 0
@@ -123,6 +125,7 @@ class Daemon:
         self._rates = {"in": 0.0, "out": 0.0}
         self._threads: list[threading.Thread] = []
         self.started = time.time()
+        self.lead = LEAD_START
         self.midi_map = load_midi_map(config.midi_map)
         self._midi_lock = threading.Lock()
         self.midi = MidiInputs(config.midi, self.on_midi)
@@ -282,15 +285,13 @@ class Daemon:
         last_tick_time, next_snapshot, next_status, next_schema = None, 0.0, 0.0, 0.0
         counted = {"in": 0, "out": 0, "t": time.perf_counter()}
         while not self.stop_event.is_set():
-            tick = clock.wait(self.stop_event)
+            # computed in the lead before the deadline, sent on it: how long a step takes moves
+            # when a frame is made, not when it arrives
+            tick = clock.wait(self.stop_event, early=self.lead)
             if self.stop_event.is_set():
                 break
             started = time.perf_counter()
-            if last_tick_time is not None:
-                self.stats.intervals.append(started - last_tick_time)
-            last_tick_time = started
             self.stats.missed += tick.missed
-            self.stats.lateness.append(tick.late)
             try:
                 frame = self.engine.tick(tick.deadline, on_error=lambda c, text: self.reply_error(c.sender, text))
                 datagrams = self.output.encode(frame)
@@ -298,12 +299,17 @@ class Daemon:
                 log.exception("frame %d failed", tick.index)
                 self.stats.error("engine", f"frame {tick.index} failed (see log)")
                 continue
+            self.stats.steps.append(time.perf_counter() - started)
+            clock.until(tick.deadline, self.stop_event)
+            sent = time.perf_counter()
+            if last_tick_time is not None:
+                self.stats.intervals.append(sent - last_tick_time)
+            last_tick_time = sent
             for target in self.targets():
                 for d in datagrams:
                     self._send(d, target)
             self.stats.messages_out += len(datagrams)
             self.stats.frames += 1
-            self.stats.steps.append(time.perf_counter() - started)
             if self.engine.pending_fps:
                 clock.set_fps(self.engine.pending_fps)
                 self.engine.fps, self.engine.pending_fps = self.engine.pending_fps, None
@@ -317,6 +323,7 @@ class Daemon:
                     self._rates = {"in": (self.stats.messages_in - counted["in"]) / elapsed,
                                    "out": (self.stats.datagrams_out - counted["out"]) / elapsed}
                 counted = {"in": self.stats.messages_in, "out": self.stats.datagrams_out, "t": now}
+                self.lead = self._lead(clock.period)
                 status = osc.message("/bridge/status", json.dumps(self.snapshot))
                 for target in self.subscribers:
                     self._send(status, target)
@@ -326,6 +333,13 @@ class Daemon:
                 for target in self.targets():
                     self._send(schema, target)
                 next_schema = now + 5.0
+
+    def _lead(self, period: float) -> float:
+        """How early to start a frame: the slowest recent step and a margin, at most half a
+        period. A change that arrives during the lead waits for the next frame, so the lead is
+        as short as the steps allow."""
+        slowest = _percentile(self.stats.steps, 99.5) if self.stats.steps else LEAD_START
+        return min(period / 2, slowest + LEAD_MARGIN)
 
     def make_snapshot(self, frame) -> dict:
         s, e = self.stats, self.engine
@@ -339,12 +353,13 @@ class Daemon:
             "model": self.model_name, "device": self.device, "mode": e.mode,
             "fps_target": e.fps, "fps": round(fps, 2), "frames": s.frames, "missed": s.missed,
             "step_p50_ms": round(_percentile(s.steps, 50) * 1e3, 2), "step_p99_ms": round(_percentile(s.steps, 99) * 1e3, 2),
+            "lead_ms": round(self.lead * 1e3, 2),
             "jitter_p99_ms": round(_percentile([abs(i - period) for i in intervals], 99) * 1e3, 2),
             "osc_in_per_s": round(self._rates["in"], 1), "osc_out_per_s": round(self._rates["out"], 1),
             "packets_in": s.packets_in, "errors": dict(s.errors), "recent_errors": list(s.recent_errors),
             "subscribers": [f"{h}:{p_}" for h, p_ in self.subscribers],
             "sampler": {"name": p.sampler, "variance": p.variance, "temperature": p.temperature,
-                        "k": p.k, "emotion_weight": p.emotion_weight, "glide": e.glide},
+                        "k": p.k, "emotion_weight": p.emotion_weight, "hold": p.hold, "glide": e.glide},
             "labels": e.labels, "poses_received": e.poses_received,
             "performers": [{"target": [round(float(v), 3) for v in e.target[i]],
                             "current": [round(float(v), 3) for v in frame.emotion[i]],
@@ -390,7 +405,7 @@ def create(config: ServeConfig) -> Daemon:
     if config.performers < 1:
         raise ValueError("--performers must be at least 1")
     params = SamplingParams(sampler=config.sampler, variance=config.variance, temperature=config.temperature)
-    generator = SoloGenerator(model, meta, performers=config.performers, seed=config.seed)
+    generator = SoloGenerator(model, meta, performers=config.performers, seed=config.seed, stage=config.stage)
     engine = Engine(generator, fps=config.fps, glide=config.glide, params=params,
                     pose_layout=config.pose_layout, pose_space=config.pose_space)
     output = OutputFormat(config.layout, config.space, config.per_joint)

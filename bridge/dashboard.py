@@ -24,7 +24,8 @@ def _health(s: dict) -> Table:
     t.add_column()
     ok = s.get("fps", 0) >= 0.995 * s.get("fps_target", 30)
     t.add_row("fps", Text(f"{s.get('fps', 0):.2f} / {s.get('fps_target', 0):g}", style="green" if ok else "red"))
-    t.add_row("step", f"p50 {s.get('step_p50_ms', 0):.2f} ms   p99 {s.get('step_p99_ms', 0):.2f} ms")
+    t.add_row("step", f"p50 {s.get('step_p50_ms', 0):.2f} ms   p99 {s.get('step_p99_ms', 0):.2f} ms   "
+                      f"started {s.get('lead_ms', 0):.1f} ms ahead")
     t.add_row("jitter p99", f"{s.get('jitter_p99_ms', 0):.2f} ms")
     t.add_row("frames", f"{s.get('frames', 0)}   missed {s.get('missed', 0)}")
     t.add_row("OSC", f"in {s.get('osc_in_per_s', 0):.0f}/s   out {s.get('osc_out_per_s', 0):.0f}/s")
@@ -33,7 +34,8 @@ def _health(s: dict) -> Table:
     t.add_row("model", f"{s.get('model', '?')} on {s.get('device', '?')}, mode {s.get('mode', '?')}")
     sp = s.get("sampler", {})
     t.add_row("sampler", f"{sp.get('name', '?')}  variance ÷{sp.get('variance', 0):g}  temp {sp.get('temperature', 0):g}"
-                         f"  k {sp.get('k', 0):g}  emotion w {sp.get('emotion_weight', 0):g}  glide {sp.get('glide', 0):g} s")
+                         f"  k {sp.get('k', 0):g}  emotion w {sp.get('emotion_weight', 0):g}  hold {sp.get('hold', 0):g}"
+                         f"  glide {sp.get('glide', 0):g} s")
     midi = s.get("midi", {})
     t.add_row("MIDI", str(midi.get("status", "unavailable")) if isinstance(midi, dict) else str(midi))
     t.add_row("poses in", str(s.get("poses_received", 0)))

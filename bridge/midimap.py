@@ -27,7 +27,7 @@ from .protocol import PARAMS, Command
 
 CONTINUOUS = {"variance": (0.5, 20.0, "exponential"), "temperature": (0.2, 2.0, "exponential"),
               "glide": (0.0, 5.0, "linear"), "mix": (0.0, 1.0, "linear"), "k": (0.0, 4.0, "linear"),
-              "emotion_weight": (0.0, 4.0, "linear")}
+              "emotion_weight": (0.0, 4.0, "linear"), "hold": (0.0, 8.0, "linear")}
 TRIGGERS = ("reset", "sampler/mean", "sampler/random", "sampler/dynamic", "sampler/emotion", "preset/a", "preset/b")
 PICKUP_TOLERANCE = 0.02    # of the knob's travel
 

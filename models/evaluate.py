@@ -174,17 +174,10 @@ def continuation_diversity(model, meta: dict, ds: MotionDataset, clip: int, para
     ctx_len = min(model.config.context, ds.clip_length(clip) - 1)
     context = (ds.features[clip][:ctx_len, 0] - mean) / std
     label = ds.labels[clip]
-    gen = SoloGenerator(model, meta, performers=n, seed=seed)
-    device = gen.device
     emotion = np.zeros((n, len(meta["labels"])), dtype=np.float32)
     emotion[:, label] = 1
-    e = torch.as_tensor(emotion, device=device)
-    for t in range(ctx_len - 1):   # feed the real context through the cache
-        frame = torch.as_tensor(np.repeat(context[t][None], n, 0), dtype=torch.float32, device=device)
-        model.step(frame, e, gen.cache)
-    gen.prev = torch.as_tensor(np.repeat(context[ctx_len - 1][None], n, 0), dtype=torch.float32, device=device)
-    h = min(ctx_len, gen.history.shape[1])
-    gen.history[:, -h:] = torch.as_tensor(context[None, -h:], dtype=torch.float32, device=device)
+    gen = SoloGenerator(model, meta, performers=n, seed=seed)
+    gen.warm_up(context, emotion)
     out = gen.rollout(emotion, int(seconds * ds.fps), params)                  # (T, n, J, 3)
     local = np.stack([local_positions(out[:, k]) for k in range(n)], axis=1)  # (T, n, J, 3)
     d = np.linalg.norm(local[:, :, None] - local[:, None], axis=-1).mean(-1).mean(0)   # (n, n)

@@ -16,35 +16,54 @@ from .solo import SoloModel
 SCORE_WINDOW = 8        # frames the emotion sampler scores a candidate with (recent + candidate)
 RECOGNISE_WINDOW = 60   # frames behind the recognised emotion that is reported (2 s)
 NOISE_CORRELATION = 0.95  # frame-to-frame correlation of sampling noise: slow sway, not jitter
-RECOGNISE_EVERY = 3     # frames between updates of the recognised emotion (10 Hz at 30 fps)
 CLAMP_STD = 8.0         # generated features stay within this many training stds of the mean
 
 
 class SoloGenerator:
-    def __init__(self, model: SoloModel, meta: dict, performers: int = 1, seed: int = 0):
+    def __init__(self, model: SoloModel, meta: dict, performers: int = 1, seed: int = 0, stage: float = 0.0):
         self.model = model.eval()
+        self.head = model.emotion_head
         self.device = next(model.parameters()).device
         self.labels: list[str] = list(meta["labels"])
         self.fps = float(meta.get("fps", 30.0))
         self.mean = np.asarray(meta["feature_mean"], dtype=np.float32)
         self.std = np.asarray(meta["feature_std"], dtype=np.float32)
         self.performers = performers
+        self.stage = stage               # metres; see motion.Trajectory
         self.generator = torch.Generator().manual_seed(seed)
         self.frame = 0
         self.reset()
 
+    @torch.no_grad()
     def reset(self) -> None:
         """Every performer back to the mean pose at the origin, with an empty memory."""
         B, Fd = self.performers, self.model.config.n_features
         self.cache = self.model.new_cache()
         self.prev = torch.zeros(B, Fd, device=self.device)           # normalised: the mean frame
-        self.history = torch.zeros(B, RECOGNISE_WINDOW, Fd, device=self.device)
-        self.trajectory = motion.Trajectory(B)
+        self.component = torch.zeros(B, dtype=torch.long, device=self.device)
+        # the emotion head's embedding of each recent frame (with its velocity), so that scoring
+        # a candidate or recognising the last two seconds embeds one new frame, not a window
+        still = self.head.embed_frames(self.prev, self.prev)
+        self.embedded = still[:, None].repeat(1, RECOGNISE_WINDOW - 1, 1)
+        self.trajectory = motion.Trajectory(B, stage=self.stage)
         self.noise = torch.randn(B, Fd, generator=self.generator).to(self.device)
         self.recognised = np.full((B, len(self.labels)), 1.0 / len(self.labels), dtype=np.float32)
 
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
+
+    @torch.no_grad()
+    def warm_up(self, frames: np.ndarray, emotion: np.ndarray) -> None:
+        """Continue from real motion: normalised frames (T, F), shown to every performer."""
+        x = torch.as_tensor(frames, dtype=torch.float32, device=self.device)
+        e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
+        B = self.performers
+        for t in range(len(x) - 1):
+            self.model.step(x[t].expand(B, -1), e, self.cache)
+        self.prev = x[-1].expand(B, -1).clone()
+        n = min(len(x) - 1, RECOGNISE_WINDOW - 1)
+        if n > 0:
+            self.embedded[:, -n:] = self.head.embed_frames(x[-n:], x[-n - 1:-1])
 
     @torch.no_grad()
     def step(self, emotion: np.ndarray, params: SamplingParams | list[SamplingParams]) -> tuple[np.ndarray, np.ndarray]:
@@ -57,33 +76,27 @@ class SoloGenerator:
         # AR(1) noise: still standard normal at every frame, but it wanders instead of jumping
         fresh = torch.randn(self.noise.shape, generator=self.generator).to(self.device)
         self.noise = NOISE_CORRELATION * self.noise + (1 - NOISE_CORRELATION ** 2) ** 0.5 * fresh
-        nxt = torch.empty_like(self.prev)
-        # performers sharing a sampler and its parameters are sampled together
-        groups: dict[tuple, list[int]] = {}
-        for b, p in enumerate(params):
-            groups.setdefault(tuple(vars(p).values()), []).append(b)
-        for rows in groups.values():
-            p = params[rows[0]]
-            idx = torch.tensor(rows, device=self.device)
-            score = self._emotion_scores(out.mu[idx], e[idx], idx) if p.sampler == "emotion" else None
-            nxt[idx] = sample(out.pi_logits[idx], out.mu[idx], out.sigma[idx], self.prev[idx], p,
-                              self.generator, score, self.noise[idx])
+        nxt, component = torch.empty_like(self.prev), torch.empty_like(self.component)
+        for rows, p in _groups(params, self.device):
+            score = self._emotion_scores(out.mu[rows], e[rows], rows) if p.sampler == "emotion" else None
+            nxt[rows], component[rows] = sample(out.pi_logits[rows], out.mu[rows], out.sigma[rows], self.prev[rows],
+                                                p, self.generator, score, self.noise[rows], self.component[rows])
         # a sample far outside anything seen in training would feed on itself; keep it in range
         nxt = nxt.clamp_(-CLAMP_STD, CLAMP_STD)
-        self.prev = nxt
-        self.history = torch.cat([self.history[:, 1:], nxt[:, None]], dim=1)
-        if self.frame % RECOGNISE_EVERY == 0:
-            self.recognised = torch.softmax(self.model.emotion_head(self.history), -1).cpu().numpy()
+        self.embedded = torch.cat([self.embedded[:, 1:], self.head.embed_frames(nxt, self.prev)[:, None]], dim=1)
+        self.recognised = torch.softmax(self.head.pool(self.embedded), -1).cpu().numpy()
+        self.prev, self.component = nxt, component
         self.frame += 1
         features = nxt.cpu().numpy() * self.std + self.mean
         return self.trajectory.advance(features), self.recognised
 
-    def _emotion_scores(self, mu: torch.Tensor, target: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    def _emotion_scores(self, mu: torch.Tensor, target: torch.Tensor, rows) -> torch.Tensor:
         """log p(target emotion) of each candidate frame appended to the recent frames: (b, G)."""
-        b, G, Fd = mu.shape
-        recent = self.history[rows, -(SCORE_WINDOW - 1):]                              # (b, W-1, F)
-        windows = torch.cat([recent.unsqueeze(1).expand(b, G, -1, -1), mu.unsqueeze(2)], dim=2)
-        logp = torch.log_softmax(self.model.emotion_head(windows.reshape(b * G, SCORE_WINDOW, Fd)), -1)
+        b, G, _ = mu.shape
+        candidates = self.head.embed_frames(mu, self.prev[rows].unsqueeze(1))             # (b, G, H)
+        recent = self.embedded[rows, -(SCORE_WINDOW - 2):]                                # (b, W-2, H)
+        windows = torch.cat([recent.unsqueeze(1).expand(-1, G, -1, -1), candidates.unsqueeze(2)], dim=2)
+        logp = torch.log_softmax(self.head.pool(windows.flatten(0, 1)), -1)
         return (logp.view(b, G, -1) * target.unsqueeze(1)).sum(-1)
 
     def rollout(self, emotion: np.ndarray, frames: int, params: SamplingParams, progress=None) -> np.ndarray:
@@ -94,6 +107,17 @@ class SoloGenerator:
             if progress:
                 progress(t + 1)
         return out
+
+
+def _groups(params: list[SamplingParams], device) -> list[tuple[slice | torch.Tensor, SamplingParams]]:
+    """Performers that share a sampler and its parameters are sampled together; when all do (the
+    usual case), as a slice, which costs no copies."""
+    groups: dict[tuple, list[int]] = {}
+    for b, p in enumerate(params):
+        groups.setdefault(tuple(vars(p).values()), []).append(b)
+    if len(groups) == 1:
+        return [(slice(None), params[0])]
+    return [(torch.tensor(rows, device=device), params[rows[0]]) for rows in groups.values()]
 
 
 def parse_emotion(text: str, labels: list[str]) -> np.ndarray:

@@ -101,18 +101,38 @@ def mirror_features(f: np.ndarray, pairs: np.ndarray = skeleton.MIRROR) -> np.nd
     return out
 
 
+STEER_RATE = 0.03        # rad per frame at most (about 50°/s at 30 fps) that the stage turns a dancer
+STEER_SPEED = 0.003      # m per frame below which a dancer is standing, and is not turned
+
+
+def _steer_turn(x, z, yaw, vx, vz, stage: float) -> np.ndarray:
+    """Yaw to add so that travel (local velocity vx, vz per frame) bends towards the centre,
+    growing from nothing at the stage's edge to STEER_RATE at 1.5 times its radius."""
+    travel = yaw + np.arctan2(vx, vz)            # world heading of the velocity (forward is +z)
+    home = np.arctan2(-x, -z)                    # heading that points at the centre
+    strength = np.clip(2.0 * (np.hypot(x, z) / stage - 1.0), 0.0, 1.0)
+    strength[np.hypot(vx, vz) < STEER_SPEED] = 0.0
+    return np.clip(_wrap(home - travel), -STEER_RATE, STEER_RATE) * strength
+
+
 def rotate_yaw(p: np.ndarray, angle: float) -> np.ndarray:
     """World positions rotated about the vertical axis through the origin."""
     return _rotate_y(p, np.asarray(angle)).astype(p.dtype)
 
 
 class Trajectory:
-    """Streaming `decode`: integrates one frame of features per performer at a time."""
+    """Streaming `decode`: integrates one frame of features per performer at a time.
 
-    def __init__(self, performers: int, origin: Origin = Origin()):
+    With a `stage` radius (metres), a performer who travels beyond it is turned, a little each
+    frame, until their travel points back towards the centre: a walk that would carry a dancer
+    out of the camera over a long show bends into a curve instead. The turn is capped well below
+    the turning speed of real dancers, so it reads as a choice, not a correction."""
+
+    def __init__(self, performers: int, origin: Origin = Origin(), stage: float = 0.0):
         self.x = np.full(performers, origin.x)
         self.z = np.full(performers, origin.z)
         self.yaw = np.full(performers, origin.yaw)
+        self.stage = stage
 
     def reset(self, index: int, origin: Origin = Origin()) -> None:
         self.x[index], self.z[index], self.yaw[index] = origin.x, origin.z, origin.yaw
@@ -120,6 +140,8 @@ class Trajectory:
     def advance(self, f: np.ndarray) -> np.ndarray:
         """Features (B, F) of the next frame → world positions (B, J, 3) float32."""
         f = np.asarray(f, dtype=np.float64)
+        if self.stage > 0:
+            self.yaw = _wrap(self.yaw + _steer_turn(self.x, self.z, self.yaw, f[:, 1], f[:, 2], self.stage))
         c, s = np.cos(self.yaw), np.sin(self.yaw)
         self.x += c * f[:, 1] + s * f[:, 2]
         self.z += -s * f[:, 1] + c * f[:, 2]

@@ -11,6 +11,10 @@ coherent: no joint from one component and its neighbour from another), then samp
            head recognises the target emotion in that candidate next frame.
 
 Temperature softens the component choice and scales sigma; the variance divisor divides sigma.
+`hold` favours the component chosen for the previous frame. Components are different next
+poses, so switching between them frame by frame reads as jitter (it was most of the jerk of the
+first shipped model); held, a component carries one movement through, and the body still changes
+course whenever another component wins by more than the hold.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ class SamplingParams:
     k: float = 1.0                # noise penalty in the emotion sampler
     emotion_weight: float = 1.0
     top_movers: int = 3
+    hold: float = 4.0             # log-odds bonus for keeping the previous frame's component
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
@@ -52,21 +57,37 @@ def movement(mu: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
     return (mu - prev.unsqueeze(1)).abs().mean(-1)
 
 
+def _draw(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One index per row from softmax(logits), by Gumbel-max: no host round trip on a GPU."""
+    u = torch.rand(logits.shape, generator=generator, device="cpu").to(logits.device).clamp_(1e-9, 1 - 1e-9)
+    return (logits - torch.log(-torch.log(u))).argmax(-1)
+
+
+def _held(logits: torch.Tensor, index: torch.Tensor, last: torch.Tensor | None, hold: float) -> torch.Tensor:
+    """logits (B, n) over components `index` (B, n), with `hold` added where the component is `last`."""
+    if last is None or hold == 0:
+        return logits
+    return logits + hold * (index == last[:, None])
+
+
 def choose_emotion(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev: torch.Tensor,
-                   emotion_score: torch.Tensor, p: SamplingParams, generator: torch.Generator | None) -> torch.Tensor:
+                   emotion_score: torch.Tensor, p: SamplingParams, generator: torch.Generator | None,
+                   last: torch.Tensor | None = None) -> torch.Tensor:
     """Component index (B,) for the emotion sampler; emotion_score (B, G) is the log-probability
     the emotion head gives the target emotion for each candidate frame."""
     score = (_standardise(movement(mu, prev)) - p.k * _standardise(sigma.mean(-1))
              + p.emotion_weight * _standardise(emotion_score))
-    logits = (torch.log_softmax(pi_logits, -1) + score) / p.temperature
-    u = torch.rand(logits.shape, generator=generator, device="cpu").to(logits.device).clamp_(1e-9, 1 - 1e-9)
-    return (logits - torch.log(-torch.log(u))).argmax(-1)      # Gumbel-max: a draw from softmax(logits)
+    every = torch.arange(mu.shape[1], device=mu.device).expand(mu.shape[0], -1)
+    logits = _held(torch.log_softmax(pi_logits, -1) + score, every, last, p.hold) / p.temperature
+    return _draw(logits, generator)
 
 
 def sample(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev: torch.Tensor,
            p: SamplingParams, generator: torch.Generator | None = None,
-           emotion_score: torch.Tensor | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
-    """Next frames (B, F) from pi_logits (B, G), mu and sigma (B, G, F), previous frames (B, F).
+           emotion_score: torch.Tensor | None = None, noise: torch.Tensor | None = None,
+           last: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next frames (B, F) and the component each follows (B,), from pi_logits (B, G), mu and
+    sigma (B, G, F), previous frames (B, F) and the components they followed (`last`, B).
 
     `noise` (B, F), standard normal, is the draw to scale by sigma; live generation passes noise
     that is correlated over time, since fresh noise every frame reads as jitter.
@@ -76,20 +97,19 @@ def sample(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev:
         noise = torch.randn(mu.shape[0], mu.shape[2], generator=generator, device="cpu").to(mu.device)
     scale = p.temperature / p.variance
     best = pi_logits.argmax(-1)
+    every = torch.arange(G, device=mu.device).expand(B, -1)
     if p.sampler == "mean":
-        return _rows(mu, best)
+        return _rows(mu, best), best
     if p.sampler == "random":
-        g = torch.multinomial(torch.softmax(pi_logits / p.temperature, -1).cpu(), 1, generator=generator)[:, 0].to(mu.device)
-        return _rows(mu, g) + _rows(sigma, g) * scale * noise
+        g = _draw(_held(pi_logits / p.temperature, every, last, p.hold), generator)
+        return _rows(mu, g) + _rows(sigma, g) * scale * noise, g
     if p.sampler == "dynamic":
-        k = min(p.top_movers, G)
-        movers = movement(mu, prev).topk(k, dim=-1).indices                       # (B, k)
-        weights = torch.softmax(pi_logits.gather(1, movers) / p.temperature, -1)
-        pick = torch.multinomial(weights.cpu(), 1, generator=generator)[:, 0].to(mu.device)
+        movers = movement(mu, prev).topk(min(p.top_movers, G), dim=-1).indices         # (B, k)
+        pick = _draw(_held(pi_logits.gather(1, movers) / p.temperature, movers, last, p.hold), generator)
         g = movers.gather(1, pick[:, None])[:, 0]
         centre = 0.5 * (_rows(mu, best) + _rows(mu, g))
-        return centre + _rows(sigma, g) * scale * noise
+        return centre + _rows(sigma, g) * scale * noise, g
     if emotion_score is None:
         raise ValueError("the emotion sampler needs emotion scores for the candidates")
-    g = choose_emotion(pi_logits, mu, sigma, prev, emotion_score, p, generator)
-    return _rows(mu, g) + _rows(sigma, g) * scale * noise
+    g = choose_emotion(pi_logits, mu, sigma, prev, emotion_score, p, generator, last)
+    return _rows(mu, g) + _rows(sigma, g) * scale * noise, g

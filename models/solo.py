@@ -11,22 +11,41 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 
-def rotary_tables(n: int, head_dim: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    inv = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim))
-    angles = torch.arange(n, device=device, dtype=torch.float32)[:, None] * inv[None]  # (n, hd/2)
-    return angles.cos(), angles.sin()
+def frequencies(head_dim: int) -> np.ndarray:
+    return 1.0 / (10000 ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
 
 
-def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotary embedding of x (..., n, hd) with tables (n, hd/2)."""
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    out = torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
-    return out.flatten(-2)
+def rotary(positions: np.ndarray, head_dim: int, device=None) -> torch.Tensor:
+    """Rotations e^(i·pos·freq) for rotary embedding: (n, hd/2) complex.
+
+    Angles are taken in float64 because live positions count every frame of a show: at hour
+    ten a float32 angle would be off by a tenth of a radian, in float64 by nothing that matters
+    after the cast."""
+    angles = np.asarray(positions, dtype=np.float64)[:, None] * frequencies(head_dim)[None]
+    return torch.from_numpy(np.exp(1j * angles).astype(np.complex64)).to(device)
+
+
+def rotate(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
+    """Rotary embedding of x (..., n, hd), float32: each pair of features turned by its angle."""
+    pairs = torch.view_as_complex(x.reshape(*x.shape[:-1], -1, 2))
+    return torch.view_as_real(pairs * rot).flatten(-2)
+
+
+@dataclass
+class KVCache:
+    """Keys (already rotated) and values of the last `context` frames, for every layer, in a ring:
+    frame t lives in slot t mod context. Attention does not care about the order of keys, and
+    each key carries its own position, so the ring is never shifted or copied."""
+    k: torch.Tensor | None = None     # (layers, B, heads, context, hd)
+    v: torch.Tensor | None = None
+    seen: int = 0                     # frames stepped through this cache
+    start: int = 0                    # position of its first frame; only offsets matter
 
 
 @dataclass
@@ -57,26 +76,23 @@ class CausalSelfAttention(nn.Module):
         q, k, v = self.qkv(x).split(C, dim=2)
         return tuple(t.view(B, T, self.n_head, self.head_dim).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hd)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rot: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self._split(x)
-        q, k = rotate(q, cos[:T], sin[:T]), rotate(k, cos[:T], sin[:T])
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+        y = F.scaled_dot_product_attention(rotate(q, rot), rotate(k, rot), v, attn_mask=mask,
                                            dropout_p=self.dropout if self.training else 0.0)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
-    def step(self, x: torch.Tensor, cache: dict, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        """One new frame x (B, 1, C) against cached, unrotated keys of the last context-1 frames."""
+    def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, seen: int,
+             rot: torch.Tensor) -> torch.Tensor:
+        """The frame after `seen` others, x (B, 1, C), against this layer's ring of keys and values
+        (B, nh, context, hd)."""
         B, _, C = x.shape
         q, k, v = self._split(x)
-        if "k" in cache:
-            k = torch.cat([cache["k"], k], dim=2)[:, :, -self.context:]
-            v = torch.cat([cache["v"], v], dim=2)[:, :, -self.context:]
-        cache["k"], cache["v"] = k, v
-        n = k.shape[2]
-        # rotary angles depend only on offsets, so the window is re-numbered 0..n-1 every step:
-        # positions never grow with the length of the show
-        y = F.scaled_dot_product_attention(rotate(q, cos[n - 1:n], sin[n - 1:n]), rotate(k, cos[:n], sin[:n]), v)
+        slot, n = seen % self.context, min(seen + 1, self.context)
+        keys[:, :, slot] = rotate(k, rot)[:, :, 0]
+        values[:, :, slot] = v[:, :, 0]
+        y = F.scaled_dot_product_attention(rotate(q, rot), keys[:, :, :n], values[:, :, :n])
         return self.proj(y.transpose(1, 2).reshape(B, 1, C))
 
 
@@ -89,12 +105,12 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
                                  nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))
 
-    def forward(self, x, cos, sin, mask):
-        x = x + self.attn(self.ln_1(x), cos, sin, mask)
+    def forward(self, x, rot, mask):
+        x = x + self.attn(self.ln_1(x), rot, mask)
         return x + self.mlp(self.ln_2(x))
 
-    def step(self, x, cache, cos, sin):
-        x = x + self.attn.step(self.ln_1(x), cache, cos, sin)
+    def step(self, x, keys, values, seen, rot):
+        x = x + self.attn.step(self.ln_1(x), keys, values, seen, rot)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -110,8 +126,16 @@ class EmotionHead(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """frames (B, T, F), T ≥ 2 → logits (B, L)."""
-        h = self.embed(torch.cat([frames[:, 1:], frames[:, 1:] - frames[:, :-1]], dim=-1))  # (B, T-1, H)
-        w = torch.softmax(self.score(h), dim=1)                                               # (B, T-1, 1)
+        return self.pool(self.embed_frames(frames[:, 1:], frames[:, :-1]))
+
+    def embed_frames(self, frames: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        """Each frame with the one before it (..., F) → (..., H). Live generation keeps these per
+        frame, so pooling over a window costs one frame's embedding, not the window's."""
+        return self.embed(torch.cat([frames, frames - previous], dim=-1))
+
+    def pool(self, h: torch.Tensor) -> torch.Tensor:
+        """Frame embeddings (B, T, H) → logits (B, L)."""
+        w = torch.softmax(self.score(h), dim=1)
         return self.out((w * h).sum(1))
 
 
@@ -144,9 +168,6 @@ class SoloModel(nn.Module):
         self.mean_head = nn.Linear(C, Fd)
         self.mdn_head = nn.Linear(C, G + 2 * G * Fd)
         self.emotion_head = EmotionHead(config)
-        cos, sin = rotary_tables(config.context, C // config.n_head)
-        self.register_buffer("cos", cos, persistent=False)
-        self.register_buffer("sin", sin, persistent=False)
         self.apply(self._init_weights)
 
     @staticmethod
@@ -181,9 +202,9 @@ class SoloModel(nn.Module):
         i = torch.arange(T, device=x.device)
         offset = i[:, None] - i[None, :]
         mask = (offset >= 0) & (offset < self.config.context)                  # causal, sliding window
-        cos, sin = self._rotary(T, x.device)
+        rot = rotary(np.arange(T), self.config.n_embd // self.config.n_head, x.device)
         for block in self.blocks:
-            h = block(h, cos, sin, mask)
+            h = block(h, rot, mask)
         out = self._heads(h)
         if targets is not None:
             out.losses["mse"] = F.mse_loss(out.mean, targets)
@@ -200,20 +221,21 @@ class SoloModel(nn.Module):
             out.losses["emotion_gen"] = F.cross_entropy(logits, labels)
         return out
 
-    def _rotary(self, T: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-        if T <= self.cos.shape[0]:
-            return self.cos, self.sin
-        return rotary_tables(T, self.config.n_embd // self.config.n_head, device)
-
     @torch.no_grad()
-    def step(self, x: torch.Tensor, emotion: torch.Tensor, cache: list[dict]) -> SoloOutput:
-        """The next-frame distribution after one new frame x (B, F); `cache` (one dict per layer,
-        start with `new_cache()`) is updated in place."""
+    def step(self, x: torch.Tensor, emotion: torch.Tensor, cache: KVCache) -> SoloOutput:
+        """The next-frame distribution after one new frame x (B, F); `cache` (start with
+        `new_cache()`) is updated in place."""
+        c = self.config
+        if cache.k is None:
+            shape = (c.n_layer, x.shape[0], c.n_head, c.context, c.n_embd // c.n_head)
+            cache.k, cache.v = x.new_zeros(shape), x.new_zeros(shape)
+        rot = rotary(np.array([cache.start + cache.seen]), c.n_embd // c.n_head, x.device)
         h = (self.frame_in(x) + self.emotion_in(emotion)).unsqueeze(1)
-        for block, c in zip(self.blocks, cache):
-            h = block.step(h, c, self.cos, self.sin)
+        for i, block in enumerate(self.blocks):
+            h = block.step(h, cache.k[i], cache.v[i], cache.seen, rot)
+        cache.seen += 1
         out = self._heads(h)
         return SoloOutput(out.pi_logits[:, 0], out.mu[:, 0], out.sigma[:, 0], out.mean[:, 0])
 
-    def new_cache(self) -> list[dict]:
-        return [{} for _ in self.blocks]
+    def new_cache(self) -> KVCache:
+        return KVCache()

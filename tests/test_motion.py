@@ -48,3 +48,26 @@ def test_mirror_swaps_left_and_right(clips):
     m = motion.mirror(p)
     i = skeleton.INDEX
     np.testing.assert_allclose(m[:, i["r_wrist"], 0], -p[:, i["l_wrist"], 0])
+
+
+def walking(frames: int, speed: float = 1.4 / 30) -> np.ndarray:
+    """Features of a body walking straight ahead at 1.4 m/s, its pose fixed."""
+    f = np.zeros((frames, 1, motion.ROOT_FEATURES + 63))
+    f[:, :, 0], f[:, :, 2] = 0.9, speed
+    return f
+
+
+def test_a_stage_turns_a_long_walk_back_towards_the_centre():
+    free, staged = motion.Trajectory(1), motion.Trajectory(1, stage=2.5)
+    far_free = far_staged = 0.0
+    for f in walking(30 * 120):                    # two minutes straight ahead
+        far_free = max(far_free, float(np.hypot(*free.advance(f)[0, 0, [0, 2]])))
+        far_staged = max(far_staged, float(np.hypot(*staged.advance(f)[0, 0, [0, 2]])))
+    assert far_free > 150
+    assert 2.5 < far_staged < 5.5           # a brisk walk is turned back within about twice the radius
+
+
+def test_a_stage_leaves_a_dancer_inside_it_alone():
+    free, staged = motion.Trajectory(1), motion.Trajectory(1, stage=2.5)
+    for f in walking(30, speed=1.0 / 30):          # one second: one metre, well inside the stage
+        np.testing.assert_array_equal(free.advance(f), staged.advance(f))

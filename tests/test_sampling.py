@@ -17,13 +17,15 @@ def mixture(B=4, G=3, F=6):
 def test_every_sampler_returns_one_frame_per_performer(name):
     pi, mu, sigma, prev = mixture()
     score = torch.zeros(4, 3)
-    y = sample(pi, mu, sigma, prev, SamplingParams(sampler=name), torch.Generator().manual_seed(0), score)
+    y, g = sample(pi, mu, sigma, prev, SamplingParams(sampler=name), torch.Generator().manual_seed(0), score)
     assert y.shape == (4, 6) and torch.isfinite(y).all()
+    assert g.shape == (4,) and ((g >= 0) & (g < 3)).all()
 
 
 def test_mean_takes_the_most_probable_component():
     pi, mu, sigma, prev = mixture()
-    assert (sample(pi, mu, sigma, prev, SamplingParams(sampler="mean")) == 0).all()
+    y, g = sample(pi, mu, sigma, prev, SamplingParams(sampler="mean"))
+    assert (y == 0).all() and (g == 0).all()
 
 
 def test_variance_divisor_shrinks_the_noise():
@@ -31,8 +33,8 @@ def test_variance_divisor_shrinks_the_noise():
     mu = torch.zeros_like(mu)   # all components centred alike: what is left is noise
 
     def spread(divisor):
-        y = sample(pi, mu, sigma, prev, SamplingParams(sampler="random", variance=divisor),
-                   torch.Generator().manual_seed(1))
+        y, _ = sample(pi, mu, sigma, prev, SamplingParams(sampler="random", variance=divisor),
+                      torch.Generator().manual_seed(1))
         return y.std().item()
     assert spread(1.0) == pytest.approx(0.1, rel=0.1)
     assert spread(10.0) == pytest.approx(0.01, rel=0.1)
@@ -40,7 +42,7 @@ def test_variance_divisor_shrinks_the_noise():
 
 def test_dynamic_blends_the_best_with_a_mover():
     pi, mu, sigma, prev = mixture(B=500)
-    y = sample(pi, mu, sigma, prev, SamplingParams(sampler="dynamic", variance=1e6, top_movers=1))
+    y, _ = sample(pi, mu, sigma, prev, SamplingParams(sampler="dynamic", variance=1e6, top_movers=1))
     # the only top mover is component 2: halfway between means 0 and 2
     torch.testing.assert_close(y, torch.full_like(y, 1.0), atol=1e-4, rtol=0)
     assert movement(mu, prev)[0].argmax() == 2
@@ -48,19 +50,31 @@ def test_dynamic_blends_the_best_with_a_mover():
 
 def test_the_emotion_term_changes_which_component_is_chosen():
     pi, mu, sigma, prev = mixture(B=200)
-    params = SamplingParams(sampler="emotion", variance=1e6, temperature=0.2, emotion_weight=3.0)
     likes_0 = torch.tensor([0.0, -3.0, -3.0]).expand(200, 3)
     likes_1 = torch.tensor([-3.0, 0.0, -3.0]).expand(200, 3)
-    a = sample(pi, mu, sigma, prev, params, torch.Generator().manual_seed(0), likes_0)[:, 0]
-    b = sample(pi, mu, sigma, prev, params, torch.Generator().manual_seed(0), likes_1)[:, 0]
+
+    def chosen(weight, likes):
+        params = SamplingParams(sampler="emotion", variance=1e6, temperature=0.2, emotion_weight=weight)
+        return sample(pi, mu, sigma, prev, params, torch.Generator().manual_seed(0), likes)[1]
     # same randomness, different emotion: the body goes where the emotion head recognises the target
-    assert ((a - 0.0).abs() < 1e-3).float().mean() > 0.9
-    assert ((b - 0.5).abs() < 1e-3).float().mean() > 0.9
+    assert (chosen(3.0, likes_0) == 0).float().mean() > 0.9
+    assert (chosen(3.0, likes_1) == 1).float().mean() > 0.9
     # and without the emotion term the two targets would choose alike
-    neutral = SamplingParams(sampler="emotion", variance=1e6, temperature=0.2, emotion_weight=0.0)
-    c = sample(pi, mu, sigma, prev, neutral, torch.Generator().manual_seed(0), likes_0)[:, 0]
-    d = sample(pi, mu, sigma, prev, neutral, torch.Generator().manual_seed(0), likes_1)[:, 0]
-    assert torch.equal(c, d)
+    assert torch.equal(chosen(0.0, likes_0), chosen(0.0, likes_1))
+
+
+@pytest.mark.parametrize("name", ["random", "dynamic", "emotion"])
+def test_hold_keeps_the_previous_component(name):
+    pi, mu, sigma, prev = mixture(B=1000)
+    pi = torch.zeros_like(pi)                       # no component preferred by the model
+    last = torch.full((1000,), 1)
+    score = torch.zeros(1000, 3)
+
+    def kept(hold):
+        p = SamplingParams(sampler=name, hold=hold, top_movers=3, k=0, emotion_weight=0)
+        g = sample(pi, mu, sigma, prev, p, torch.Generator().manual_seed(0), score, last=last)[1]
+        return (g == 1).float().mean().item()
+    assert kept(0.0) < 0.6 and kept(4.0) > 0.85
 
 
 def test_bad_parameters_are_refused():

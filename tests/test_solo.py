@@ -26,7 +26,17 @@ def test_incremental_steps_equal_the_full_forward_beyond_the_window():
     steps = [m.step(x[:, t], e, cache) for t in range(40)]
     torch.testing.assert_close(torch.stack([s.mu for s in steps], 1), full.mu, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(torch.stack([s.pi_logits for s in steps], 1), full.pi_logits, atol=1e-4, rtol=1e-4)
-    assert cache[0]["k"].shape[2] == 12   # the cache never grows past the window
+    assert cache.k.shape[3] == 12   # the cache never grows past the window
+
+
+def test_a_step_in_the_tenth_hour_equals_one_in_the_first_minute():
+    m = tiny()
+    x, e = torch.randn(1, 30, 67), torch.softmax(torch.randn(1, 7), -1)
+    early, late = m.new_cache(), m.new_cache()
+    late.start = 10 * 3600 * 30 + 5                # ten hours of frames at 30 fps already shown
+    for t in range(30):
+        a, b = m.step(x[:, t], e, early), m.step(x[:, t], e, late)
+        torch.testing.assert_close(a.mu, b.mu, atol=1e-4, rtol=1e-4)
 
 
 def test_the_model_attends_only_to_the_past():
