@@ -62,6 +62,7 @@ class ServeConfig:
     midi_map: str = "nanokontrol2"    # nanokontrol2 | modwheel | a mapping TOML file (learn saves there)
     seed: int = 0
     stage: float = 3.0                # metres from the centre a dancer travels before turning back; 0: anywhere
+    threads: int = 0                  # CPU threads for the model; 0: one up to 8 performers, torch's choice beyond
 
 
 class RateLimiter:

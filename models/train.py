@@ -40,7 +40,7 @@ class TrainConfig:
     w_emotion: float = 0.2
     w_velocity: float = 0.5
     teacher_forcing_floor: float = 0.5  # share of real input frames at the end of training
-    input_noise: float = 0.15         # std (normalised units) of noise on input frames, not targets
+    input_noise: float = 0.03         # std (normalised units) of noise on input frames, not targets
     mirror: bool = True
     eval_every: int = 250
     seed: int = 1337
@@ -261,5 +261,5 @@ def plot_curves(history: list[dict], path: str | Path, keys: tuple[str, ...] = (
                 H - pad - (y - lo) / span * (H - 1.5 * pad)) for s, y in zip(steps, ys)]
         draw.line(pts, fill=colours[i % 4], width=2)
         draw.text((pad + 5 + 150 * i, H - pad + 8), f"{key} {finite[-1]:.3f}", fill=colours[i % 4])
-    draw.text((pad, 4), f"validation losses (each scaled to its own range), steps {steps[0]}–{steps[-1]}", fill=(0, 0, 0))
+    draw.text((pad, 4), f"validation losses (each scaled to its own range), steps {steps[0]} to {steps[-1]}", fill=(0, 0, 0))
     img.save(path)

@@ -1,5 +1,7 @@
 import time
 
+import pytest
+
 from bridge.clock import FrameClock, OfflineClock
 
 
@@ -27,3 +29,12 @@ def test_a_stall_is_counted_as_missed_frames_not_a_burst():
     assert tick.index == 1 + tick.missed
     # the next frame is due on the grid again, not straight away
     assert clock.wait().late < 0.01
+
+
+def test_a_frame_woken_early_is_held_until_its_deadline():
+    clock = FrameClock(10)
+    clock.wait()
+    tick = clock.wait(early=0.05)
+    assert tick.deadline == pytest.approx(0.1)
+    clock.until(tick.deadline)
+    assert clock.now() >= tick.deadline          # never sent before it is due
