@@ -34,7 +34,7 @@ MAX_PACKETS_PER_SENDER = 2000     # per second per (address, port); beyond that,
 MAX_ERROR_REPLIES = 5             # per second per sender
 VERSION = "0.1.0"
 LEAD_START = 0.005                # seconds before a deadline the first frames are computed
-LEAD_MARGIN = 0.0005
+LEAD_MARGIN = 0.0005               # seconds of slack on top of the slowest recent step
 
 
 @dataclass

@@ -31,7 +31,6 @@ class SoloGenerator:
         self.performers = performers
         self.stage = stage               # metres; see motion.Trajectory
         self.generator = torch.Generator().manual_seed(seed)
-        self.frame = 0
         self.reset()
 
     @torch.no_grad()
@@ -86,7 +85,6 @@ class SoloGenerator:
         self.embedded = torch.cat([self.embedded[:, 1:], self.head.embed_frames(nxt, self.prev)[:, None]], dim=1)
         self.recognised = torch.softmax(self.head.pool(self.embedded), -1).cpu().numpy()
         self.prev, self.component = nxt, component
-        self.frame += 1
         features = nxt.cpu().numpy() * self.std + self.mean
         return self.trajectory.advance(features), self.recognised
 

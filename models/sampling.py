@@ -63,10 +63,14 @@ def _draw(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tens
     return (logits - torch.log(-torch.log(u))).argmax(-1)
 
 
-def _held(logits: torch.Tensor, index: torch.Tensor, last: torch.Tensor | None, hold: float) -> torch.Tensor:
-    """logits (B, n) over components `index` (B, n), with `hold` added where the component is `last`."""
+def _held(logits: torch.Tensor, last: torch.Tensor | None, hold: float,
+          index: torch.Tensor | None = None) -> torch.Tensor:
+    """logits (B, n) over components `index` (B, n; default: all of them, in order), with `hold`
+    added where the component is `last`."""
     if last is None or hold == 0:
         return logits
+    if index is None:
+        index = torch.arange(logits.shape[-1], device=logits.device)
     return logits + hold * (index == last[:, None])
 
 
@@ -77,8 +81,7 @@ def choose_emotion(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tenso
     the emotion head gives the target emotion for each candidate frame."""
     score = (_standardise(movement(mu, prev)) - p.k * _standardise(sigma.mean(-1))
              + p.emotion_weight * _standardise(emotion_score))
-    every = torch.arange(mu.shape[1], device=mu.device).expand(mu.shape[0], -1)
-    logits = _held(torch.log_softmax(pi_logits, -1) + score, every, last, p.hold) / p.temperature
+    logits = _held(torch.log_softmax(pi_logits, -1) + score, last, p.hold) / p.temperature
     return _draw(logits, generator)
 
 
@@ -92,20 +95,19 @@ def sample(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev:
     `noise` (B, F), standard normal, is the draw to scale by sigma; live generation passes noise
     that is correlated over time, since fresh noise every frame reads as jitter.
     """
-    B, G, _ = mu.shape
+    G = mu.shape[1]
     if noise is None:
         noise = torch.randn(mu.shape[0], mu.shape[2], generator=generator, device="cpu").to(mu.device)
     scale = p.temperature / p.variance
     best = pi_logits.argmax(-1)
-    every = torch.arange(G, device=mu.device).expand(B, -1)
     if p.sampler == "mean":
         return _rows(mu, best), best
     if p.sampler == "random":
-        g = _draw(_held(pi_logits / p.temperature, every, last, p.hold), generator)
+        g = _draw(_held(pi_logits / p.temperature, last, p.hold), generator)
         return _rows(mu, g) + _rows(sigma, g) * scale * noise, g
     if p.sampler == "dynamic":
         movers = movement(mu, prev).topk(min(p.top_movers, G), dim=-1).indices         # (B, k)
-        pick = _draw(_held(pi_logits.gather(1, movers) / p.temperature, movers, last, p.hold), generator)
+        pick = _draw(_held(pi_logits.gather(1, movers) / p.temperature, last, p.hold, movers), generator)
         g = movers.gather(1, pick[:, None])[:, 0]
         centre = 0.5 * (_rows(mu, best) + _rows(mu, g))
         return centre + _rows(sigma, g) * scale * noise, g

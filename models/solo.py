@@ -8,6 +8,7 @@ numbers, and a step costs the same in the first minute of a show as in the fifth
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+@functools.lru_cache(maxsize=None)
 def frequencies(head_dim: int) -> np.ndarray:
     return 1.0 / (10000 ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
 
@@ -40,8 +42,8 @@ def rotate(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
 @dataclass
 class KVCache:
     """Keys (already rotated) and values of the last `context` frames, for every layer, in a ring:
-    frame t lives in slot t mod context. Attention does not care about the order of keys, and
-    each key carries its own position, so the ring is never shifted or copied."""
+    the n-th frame stepped lives in slot n mod context. Attention does not care about the order
+    of keys, and each key carries its own position, so the ring is never shifted or copied."""
     k: torch.Tensor | None = None     # (layers, B, heads, context, hd)
     v: torch.Tensor | None = None
     seen: int = 0                     # frames stepped through this cache
