@@ -597,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map", default="nanokontrol2", help="nanokontrol2 | modwheel | FILE.toml")
     p.set_defaults(func=cmd_midi_list)
     p = midi_cmds.add_parser("learn", help="bind the next control that moves to PARAM and save the mapping")
-    p.add_argument("param", help="variance, temperature, glide, mix, k, emotion_weight, emotion/<label>, "
+    p.add_argument("param", help="variance, temperature, glide, mix, k, emotion_weight, hold, energy, emotion/<label>, "
                                  "reset, sampler/<name>, preset/a, preset/b")
     p.add_argument("--map", default="motionbridge-midi.toml", help="mapping file to extend and save")
     p.add_argument("--port", default="auto", help="input port name substring (default: every input)")

@@ -48,8 +48,9 @@ class ServeConfig:
     checkpoint: str = ""              # empty: the shipped solo model
     device: str = "auto"
     sampler: str = "emotion"
-    variance: float = 2.0
+    variance: float = 3.0
     temperature: float = 1.0
+    energy: float = 1.0               # pace asked of the body, times the emotion's typical pace
     glide: float = 1.0                # seconds an emotion change takes
     layout: str = "canonical"         # output layout: canonical, mediapipe33, coco17, body25, kinect25
     space: str = "metres"             # output space: metres (Y up) or normalised (image, y down)
@@ -343,7 +344,8 @@ class Daemon:
         return min(period / 2, slowest + LEAD_MARGIN)
 
     def make_snapshot(self, frame) -> dict:
-        s, e = self.stats, self.engine
+        s, e, g = self.stats, self.engine, self.engine.generator
+        pace = g.measured if g.measured is not None else np.zeros(e.performers)
         intervals = list(s.intervals)
         fps = 1.0 / float(np.mean(intervals)) if intervals else 0.0
         period = 1.0 / e.fps
@@ -360,11 +362,13 @@ class Daemon:
             "packets_in": s.packets_in, "errors": dict(s.errors), "recent_errors": list(s.recent_errors),
             "subscribers": [f"{h}:{p_}" for h, p_ in self.subscribers],
             "sampler": {"name": p.sampler, "variance": p.variance, "temperature": p.temperature,
-                        "k": p.k, "emotion_weight": p.emotion_weight, "hold": p.hold, "glide": e.glide},
+                        "k": p.k, "emotion_weight": p.emotion_weight, "hold": p.hold, "energy": p.energy,
+                        "glide": e.glide},
             "labels": e.labels, "poses_received": e.poses_received,
             "performers": [{"target": [round(float(v), 3) for v in e.target[i]],
                             "current": [round(float(v), 3) for v in frame.emotion[i]],
-                            "recognised": [round(float(v), 3) for v in frame.recognised[i]]}
+                            "recognised": [round(float(v), 3) for v in frame.recognised[i]],
+                            "pace": round(float(pace[i]), 2), "pace_target": round(float(g.target[i]), 2)}
                            for i in range(e.performers)],
             "midi": self.midi_snapshot(),
         }
@@ -405,7 +409,8 @@ def create(config: ServeConfig) -> Daemon:
     model, meta = checkpoint.load(path, device)
     if config.performers < 1:
         raise ValueError("--performers must be at least 1")
-    params = SamplingParams(sampler=config.sampler, variance=config.variance, temperature=config.temperature)
+    params = SamplingParams(sampler=config.sampler, variance=config.variance, temperature=config.temperature,
+                            energy=config.energy)
     generator = SoloGenerator(model, meta, performers=config.performers, seed=config.seed, stage=config.stage)
     engine = Engine(generator, fps=config.fps, glide=config.glide, params=params,
                     pose_layout=config.pose_layout, pose_space=config.pose_space)

@@ -35,6 +35,7 @@ def _health(s: dict) -> Table:
     sp = s.get("sampler", {})
     t.add_row("sampler", f"{sp.get('name', '?')}  variance ÷{sp.get('variance', 0):g}  temp {sp.get('temperature', 0):g}"
                          f"  k {sp.get('k', 0):g}  emotion w {sp.get('emotion_weight', 0):g}  hold {sp.get('hold', 0):g}"
+                         f"  energy {sp.get('energy', 1):g}"
                          f"  glide {sp.get('glide', 0):g} s")
     midi = s.get("midi", {})
     t.add_row("MIDI", str(midi.get("status", "unavailable")) if isinstance(midi, dict) else str(midi))
@@ -53,6 +54,7 @@ def _emotions(s: dict) -> Table:
         for p in s.get("performers", []):
             row.append(bar(p["current"][j], style="cyan") + Text(" ") + bar(p["recognised"][j], style="magenta"))
         t.add_row(*row)
+    t.add_row("pace m/s", *(f"{p.get('pace_target', 0):.2f} / {p.get('pace', 0):.2f}" for p in s.get("performers", [])))
     return t
 
 

@@ -139,7 +139,8 @@ class Engine:
         """Present values of what MIDI controls can move (performer 1's), for pick-up."""
         p = self.params[0]
         values = {"variance": p.variance, "temperature": p.temperature, "k": p.k,
-                  "emotion_weight": p.emotion_weight, "hold": p.hold, "glide": self.glide, "mix": self.mix}
+                  "emotion_weight": p.emotion_weight, "hold": p.hold, "energy": p.energy, "glide": self.glide,
+                  "mix": self.mix}
         values.update({f"emotion/{name}": float(self.target[0, i]) for i, name in enumerate(self.labels)})
         return values
 

@@ -27,7 +27,8 @@ from .protocol import PARAMS, Command
 
 CONTINUOUS = {"variance": (0.5, 20.0, "exponential"), "temperature": (0.2, 2.0, "exponential"),
               "glide": (0.0, 5.0, "linear"), "mix": (0.0, 1.0, "linear"), "k": (0.0, 4.0, "linear"),
-              "emotion_weight": (0.0, 4.0, "linear"), "hold": (0.0, 8.0, "linear")}
+              "emotion_weight": (0.0, 4.0, "linear"), "hold": (0.0, 8.0, "linear"),
+              "energy": (0.25, 4.0, "exponential")}
 TRIGGERS = ("reset", "sampler/mean", "sampler/random", "sampler/dynamic", "sampler/emotion", "preset/a", "preset/b")
 PICKUP_TOLERANCE = 0.02    # of the knob's travel
 
@@ -224,7 +225,7 @@ def preset(name: str) -> MidiMap:
         faders = [Mapping(f"emotion/{label}", cc=i, channel=1) for i, label in enumerate(labels)]
         faders.append(Mapping("mix", cc=7, channel=1))
         knobs = [Mapping(p, cc=16 + i, channel=1) for i, p in
-                 enumerate(["variance", "temperature", "glide", "k", "emotion_weight"])]
+                 enumerate(["variance", "temperature", "glide", "k", "emotion_weight", "energy"])]
         buttons = [Mapping(p, cc=cc, channel=1) for p, cc in
                    [("sampler/mean", 32), ("sampler/random", 33), ("sampler/dynamic", 34), ("sampler/emotion", 35),
                     ("preset/a", 48), ("preset/b", 49), ("reset", 64)]]

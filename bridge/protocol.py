@@ -101,7 +101,7 @@ def valence_arousal(valence: float, arousal: float, labels: list[str], sharpness
 
 
 PARAMS = {"variance": (1e-3, 1e3), "temperature": (1e-3, 10.0), "glide": (0.0, 60.0), "k": (0.0, 10.0),
-          "emotion_weight": (0.0, 10.0), "hold": (0.0, 20.0)}
+          "emotion_weight": (0.0, 10.0), "hold": (0.0, 20.0), "energy": (0.0, 5.0)}
 
 
 def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None = None,

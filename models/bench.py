@@ -24,7 +24,7 @@ def _timed(fn: Callable[[], object], n: int, sync: Callable[[], None]) -> dict[s
     return {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99))}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: str = "cpu",
                params: SamplingParams = SamplingParams()) -> list[dict]:
     """Per batch size: the whole generator step (model, sampler, emotion scoring, trajectory),
@@ -41,13 +41,15 @@ def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, devi
         step = _timed(lambda: gen.step(emotion, params), frames, sync)
         e = torch.as_tensor(emotion, device=device)
         x = torch.randn(B, n_feat, device=device)
+        pace = torch.ones(B, device=device)
         cache = model.new_cache()
         for _ in range(context + 16):
-            model.step(x, e, cache)
-        incremental = _timed(lambda: model.step(x, e, cache), frames, sync)
+            model.step(x, e, pace, cache)
+        incremental = _timed(lambda: model.step(x, e, pace, cache), frames, sync)
         window = torch.randn(B, context, n_feat, device=device)
-        model(window, e)
-        full = _timed(lambda: model(window, e), max(30, frames // 4), sync)
+        window_pace = pace[:, None].expand(-1, context)
+        model(window, e, window_pace)
+        full = _timed(lambda: model(window, e, window_pace), max(30, frames // 4), sync)
         rows.append({"device": str(device), "performers": B, "context": context, "step": step,
                      "model_incremental": incremental, "model_full_window": full,
                      "speedup_p50": full["p50_ms"] / incremental["p50_ms"]})

@@ -80,7 +80,7 @@ class EmotionClassifier:
 
 def mean_speed(p: np.ndarray, fps: float) -> float:
     """Mean joint speed (m/s) of world positions (T, J, 3)."""
-    return float(np.linalg.norm(np.diff(p, axis=0), axis=-1).mean() * fps)
+    return float(motion.joint_speed(p, fps).mean())
 
 
 def frozen_fraction(p: np.ndarray, fps: float) -> float:
@@ -166,7 +166,7 @@ def evaluate_solo(model, meta: dict, ds: MotionDataset, params: SamplingParams, 
     }
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def continuation_diversity(model, meta: dict, ds: MotionDataset, clip: int, params: SamplingParams, seed: int,
                            n: int = 8, seconds: float = 2.0) -> float:
     """Mean pairwise distance (m, per joint, root-relative) between n continuations of one context."""

@@ -9,14 +9,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import motion
-from .sampling import SamplingParams, sample
-from .solo import SoloModel
+from . import motion, skeleton
+from .sampling import SamplingParams, sample, skeleton_noise
+from .solo import PACE_FLOOR, SoloModel
 
 SCORE_WINDOW = 8        # frames the emotion sampler scores a candidate with (recent + candidate)
 RECOGNISE_WINDOW = 60   # frames behind the recognised emotion that is reported (2 s)
 NOISE_CORRELATION = 0.95  # frame-to-frame correlation of sampling noise: slow sway, not jitter
+LIMB_CORRELATION = 0.9  # correlation of a joint's sampling noise with its parent's: limbs keep their length
 CLAMP_STD = 8.0         # generated features stay within this many training stds of the mean
+PACE_SMOOTHING = 0.97   # per frame: the measured pace is an average over about the last second
+PACE_RATE = 0.02        # per frame: how fast the pace governor corrects (about 2 s to settle)
+PACE_DRIVE_LIMIT = 0.7  # the governor asks for at most e^0.7 ≈ 2 times the target pace (or half):
+                        # further out of what it was trained on, the model loses the body's form
 
 
 class SoloGenerator:
@@ -28,12 +33,15 @@ class SoloGenerator:
         self.fps = float(meta.get("fps", 30.0))
         self.mean = np.asarray(meta["feature_mean"], dtype=np.float32)
         self.std = np.asarray(meta["feature_std"], dtype=np.float32)
+        # each label's typical pace (m/s): an emotion asks the model for its mix of these
+        self.paces = np.array([meta["pace"][name] for name in self.labels])
         self.performers = performers
         self.stage = stage               # metres; see motion.Trajectory
         self.generator = torch.Generator().manual_seed(seed)
+        self.limbs = skeleton_noise(skeleton.PARENTS, LIMB_CORRELATION, motion.ROOT_FEATURES).to(self.device)
         self.reset()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def reset(self) -> None:
         """Every performer back to the mean pose at the origin, with an empty memory."""
         B, Fd = self.performers, self.model.config.n_features
@@ -47,46 +55,80 @@ class SoloGenerator:
         self.trajectory = motion.Trajectory(B, stage=self.stage)
         self.noise = torch.randn(B, Fd, generator=self.generator).to(self.device)
         self.recognised = np.full((B, len(self.labels)), 1.0 / len(self.labels), dtype=np.float32)
+        self._reset_pace()
+
+    def _reset_pace(self) -> None:
+        # The pace governor. On its own the model undershoots the pace it is asked for: each
+        # sampled frame moves a little less than a real one, and a slower past makes a slower
+        # future. So the pace measured in the output is fed back, as a cruise control would:
+        # the pace asked of the model is the target times e^drive, and drive integrates the
+        # log-ratio of target to measured pace.
+        self.drive = np.zeros(self.performers)
+        self.target = np.zeros(self.performers)      # m/s, what the emotion and energy ask for
+        self.measured: np.ndarray | None = None      # m/s, smoothed
+        self.last_world: np.ndarray | None = None
 
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def warm_up(self, frames: np.ndarray, emotion: np.ndarray) -> None:
         """Continue from real motion: normalised frames (T, F), shown to every performer."""
         x = torch.as_tensor(frames, dtype=torch.float32, device=self.device)
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
         B = self.performers
+        pace = torch.as_tensor(self._target_pace(emotion, 1.0), dtype=torch.float32, device=self.device)
         for t in range(len(x) - 1):
-            self.model.step(x[t].expand(B, -1), e, self.cache)
+            self.model.step(x[t].expand(B, -1), e, pace, self.cache)
         self.prev = x[-1].expand(B, -1).clone()
+        self._reset_pace()
         n = min(len(x) - 1, RECOGNISE_WINDOW - 1)
         if n > 0:
             self.embedded[:, -n:] = self.head.embed_frames(x[-n:], x[-n - 1:-1])
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def step(self, emotion: np.ndarray, params: SamplingParams | list[SamplingParams]) -> tuple[np.ndarray, np.ndarray]:
         """emotion (B, L) weights → (world positions (B, J, 3), recognised emotion (B, L))."""
         B = self.performers
         params = params if isinstance(params, list) else [params] * B
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
         e = e / e.sum(-1, keepdim=True).clamp_min(1e-6)
-        out = self.model.step(self.prev, e, self.cache)
+        target = self._target_pace(emotion, np.array([p.energy for p in params]))
+        asked = torch.as_tensor(target * np.exp(self.drive), dtype=torch.float32, device=self.device)
+        out = self.model.step(self.prev, e, asked, self.cache)
         # AR(1) noise: still standard normal at every frame, but it wanders instead of jumping
         fresh = torch.randn(self.noise.shape, generator=self.generator).to(self.device)
         self.noise = NOISE_CORRELATION * self.noise + (1 - NOISE_CORRELATION ** 2) ** 0.5 * fresh
+        noise = self.noise @ self.limbs
         nxt, component = torch.empty_like(self.prev), torch.empty_like(self.component)
         for rows, p in _groups(params, self.device):
             score = self._emotion_scores(out.mu[rows], e[rows], rows) if p.sampler == "emotion" else None
             nxt[rows], component[rows] = sample(out.pi_logits[rows], out.mu[rows], out.sigma[rows], self.prev[rows],
-                                                p, self.generator, score, self.noise[rows], self.component[rows])
+                                                p, self.generator, score, noise[rows], self.component[rows])
         # a sample far outside anything seen in training would feed on itself; keep it in range
         nxt = nxt.clamp_(-CLAMP_STD, CLAMP_STD)
         self.embedded = torch.cat([self.embedded[:, 1:], self.head.embed_frames(nxt, self.prev)[:, None]], dim=1)
         self.recognised = torch.softmax(self.head.pool(self.embedded), -1).cpu().numpy()
         self.prev, self.component = nxt, component
         features = nxt.cpu().numpy() * self.std + self.mean
-        return self.trajectory.advance(features), self.recognised
+        world = self.trajectory.advance(features)
+        self._govern(world, target)
+        return world, self.recognised
+
+    def _target_pace(self, emotion: np.ndarray, energy) -> np.ndarray:
+        """The pace (m/s) each performer should move at: the emotion's mix of label paces."""
+        w = np.asarray(emotion, dtype=np.float64)
+        return w @ self.paces / np.maximum(w.sum(-1), 1e-6) * energy
+
+    def _govern(self, world: np.ndarray, target: np.ndarray) -> None:
+        self.target = target
+        if self.last_world is not None:
+            speed = np.linalg.norm(world - self.last_world, axis=-1).mean(-1) * self.fps
+            self.measured = speed if self.measured is None else (
+                PACE_SMOOTHING * self.measured + (1 - PACE_SMOOTHING) * speed)
+            error = np.log(target + PACE_FLOOR) - np.log(self.measured + PACE_FLOOR)
+            self.drive = np.clip(self.drive + PACE_RATE * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
+        self.last_world = world
 
     def _emotion_scores(self, mu: torch.Tensor, target: torch.Tensor, rows) -> torch.Tensor:
         """log p(target emotion) of each candidate frame appended to the recent frames: (b, G)."""
@@ -95,7 +137,7 @@ class SoloGenerator:
         recent = self.embedded[rows, -(SCORE_WINDOW - 2):]                                # (b, W-2, H)
         windows = torch.cat([recent.unsqueeze(1).expand(-1, G, -1, -1), candidates.unsqueeze(2)], dim=2)
         logp = torch.log_softmax(self.head.pool(windows.flatten(0, 1)), -1)
-        return (logp.view(b, G, -1) * target.unsqueeze(1)).sum(-1)
+        return (logp.view(b, G, -1) @ target.unsqueeze(-1))[..., 0]
 
     def rollout(self, emotion: np.ndarray, frames: int, params: SamplingParams, progress=None) -> np.ndarray:
         """World positions (frames, B, J, 3) for a fixed emotion."""

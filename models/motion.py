@@ -83,6 +83,29 @@ def decode(f: np.ndarray, origin: Origin = Origin()) -> np.ndarray:
     return (_rotate_y(local, yaw[:, None]) + root[:, None]).astype(np.float32)
 
 
+PACE_SECONDS = 1.0   # the pace a frame is conditioned on looks this far ahead
+
+
+def joint_speed(p: np.ndarray, fps: float) -> np.ndarray:
+    """World positions (T, J, 3) → mean joint speed (m/s) of each transition, (T-1,)."""
+    return np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(-1) * fps
+
+
+def pace(p: np.ndarray, fps: float, seconds: float = PACE_SECONDS) -> np.ndarray:
+    """World positions (T, J, 3) → (T,) float32: for each frame, the mean joint speed (m/s) over
+    the transitions in the `seconds` after it (fewer at the end of a clip). This is what the
+    solo model is conditioned on: how much the body is about to move, walking and limbs alike."""
+    speed = joint_speed(p, fps)
+    if len(speed) == 0:
+        return np.zeros(len(p), dtype=np.float32)
+    n = max(1, int(round(seconds * fps)))
+    total = np.concatenate([[0.0], np.cumsum(speed)])
+    start = np.arange(len(speed))
+    end = np.minimum(start + n, len(speed))
+    ahead = (total[end] - total[start]) / (end - start)
+    return np.append(ahead, ahead[-1]).astype(np.float32)
+
+
 def mirror(p: np.ndarray, pairs: np.ndarray = skeleton.MIRROR) -> np.ndarray:
     """Left/right mirror of world positions (..., J, 3): reflect X and swap sides."""
     out = p[..., pairs, :].copy()

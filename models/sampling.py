@@ -28,18 +28,39 @@ SAMPLERS = ("mean", "random", "dynamic", "emotion")
 @dataclass
 class SamplingParams:
     sampler: str = "emotion"
-    variance: float = 2.0         # variance divisor: sigma is divided by it
+    variance: float = 3.0         # variance divisor: sigma is divided by it
     temperature: float = 1.0
     k: float = 1.0                # noise penalty in the emotion sampler
     emotion_weight: float = 1.0
     top_movers: int = 3
     hold: float = 4.0             # log-odds bonus for keeping the previous frame's component
+    energy: float = 1.0           # pace asked of the model, times the emotion's typical pace
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
         if not self.variance > 0 or not self.temperature > 0:
             raise ValueError("variance divisor and temperature must be positive")
+
+
+def skeleton_noise(parents: list[int], rho: float, root_features: int) -> torch.Tensor:
+    """A matrix M (F, F) such that `n @ M`, for n standard normal over the features of a frame,
+    is still standard normal per feature, but each joint's noise is correlated `rho` with its
+    parent's (coordinate by coordinate; the root features stay independent).
+
+    The MDN's sigma is diagonal, as if joints moved independently. Drawn independently, the
+    noise of a wrist and of its elbow pull the forearm longer and shorter; drawn like this, a
+    limb moves as a piece and keeps its length far better, with the same spread per joint."""
+    J = len(parents)
+    chain = torch.zeros(J, J, dtype=torch.float64)            # row j: joint j's noise from each joint's draw
+    for j, parent in enumerate(parents):                        # parents come before their children
+        if parent >= 0:
+            chain[j] = rho * chain[parent]
+        chain[j, j] += 1.0 if parent < 0 else (1 - rho ** 2) ** 0.5
+    F = root_features + 3 * J
+    m = torch.eye(F, dtype=torch.float64)
+    m[root_features:, root_features:] = torch.kron(chain, torch.eye(3, dtype=torch.float64)).T
+    return m.float()
 
 
 def _rows(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:

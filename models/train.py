@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import checkpoint, motion, schedules
+from . import checkpoint, motion, schedules, skeleton
 from .dataset import MotionDataset
 from .solo import SoloConfig, SoloModel
 
@@ -39,6 +39,7 @@ class TrainConfig:
     mdn_ramp: float = 0.4             # fraction of steps the ramp takes
     w_emotion: float = 0.2
     w_velocity: float = 0.5
+    w_bone: float = 1.0               # relative bone-length error of every MDN component's pose
     teacher_forcing_floor: float = 0.5  # share of real input frames at the end of training
     input_noise: float = 0.03         # std (normalised units) of noise on input frames, not targets
     mirror: bool = True
@@ -64,20 +65,24 @@ class WindowSampler:
         self.features = [(ds.features[c][:, 0] - ds.feature_mean) / ds.feature_std for c in self.clips]
         self.mirrored = [(motion.mirror_features(ds.features[c][:, 0]) - ds.feature_mean) / ds.feature_std
                          for c in self.clips] if mirror else None
+        self.pace = [motion.pace(ds.clip(c)[:, 0], ds.fps) for c in self.clips]
         self.labels = np.array([ds.labels[c] for c in self.clips])
         weights = np.array([len(f) - self.length + 1 for f in self.features], dtype=np.float64)
         self.weights = weights / weights.sum()
         self.rng = np.random.default_rng(seed)
 
-    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(windows (B, length+1, F) float32, labels (B,) int64)."""
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(windows (B, length+1, F) float32, labels (B,) int64, pace of the input frames
+        (B, length) float32)."""
         picks = self.rng.choice(len(self.clips), size=size, p=self.weights)
         windows = np.empty((size, self.length, self.features[0].shape[1]), dtype=np.float32)
+        pace = np.empty((size, self.length - 1), dtype=np.float32)
         for b, k in enumerate(picks):
             source = self.mirrored[k] if self.mirrored is not None and self.rng.random() < 0.5 else self.features[k]
             start = self.rng.integers(0, len(source) - self.length + 1)
             windows[b] = source[start:start + self.length]
-        return windows, self.labels[picks]
+            pace[b] = self.pace[k][start:start + self.length - 1]
+        return windows, self.labels[picks], pace
 
 
 def data_hash(ds: MotionDataset) -> str:
@@ -87,6 +92,18 @@ def data_hash(ds: MotionDataset) -> str:
         h.update(np.ascontiguousarray(array).tobytes())
     h.update("\n".join(ds.label_names + ds.clip_names).encode())
     return h.hexdigest()[:16]
+
+
+def label_paces(ds: MotionDataset) -> dict[str, float]:
+    """Each label's typical pace: the mean joint speed (m/s) of its training clips, averaged over
+    clips. Live generation asks for this pace when given this emotion (times the energy)."""
+    train = ds.split(heldout=False)
+    out = {}
+    for i, name in enumerate(ds.label_names):
+        speeds = [motion.joint_speed(ds.clip(c)[:, 0], ds.fps).mean()
+                  for c in train if ds.labels[c] == i and ds.clip_length(c) > 1]
+        out[name] = float(np.mean(speeds)) if speeds else 0.0
+    return out
 
 
 def pick_device(name: str) -> torch.device:
@@ -109,12 +126,38 @@ def loss_weights(step: int, tc: TrainConfig) -> dict[str, float]:
         "mdn": schedules.ramp(step, tc.mdn_start, tc.mdn_end, int(tc.mdn_delay * tc.steps),
                               int(tc.mdn_ramp * tc.steps), tc.mdn_schedule),
         "velocity": tc.w_velocity,
+        "bone": tc.w_bone,
         "emotion_real": tc.w_emotion,
         "emotion_gen": tc.w_emotion,
     }
 
 
-def _teacher_force(model: SoloModel, x: torch.Tensor, emotion: torch.Tensor, keep: float,
+class BoneLoss:
+    """Relative bone-length error of each MDN component's mean pose against the real next frame.
+
+    The likelihood alone lets a component's mean sit inside the arc a fast wrist sweeps (the
+    average of points on a sphere lies within it): a forearm a quarter short. Every component is
+    a pose the body may take next, so each must keep the body's proportions."""
+
+    def __init__(self, feature_mean: np.ndarray, feature_std: np.ndarray, device):
+        joints = slice(motion.ROOT_FEATURES, None)
+        self.mean = torch.as_tensor(feature_mean[joints], dtype=torch.float32, device=device)
+        self.std = torch.as_tensor(feature_std[joints], dtype=torch.float32, device=device)
+        parents = np.array(skeleton.PARENTS)
+        self.child = torch.as_tensor(np.flatnonzero(parents >= 0), device=device)
+        self.parent = torch.as_tensor(parents[parents >= 0], device=device)
+
+    def lengths(self, f: torch.Tensor) -> torch.Tensor:
+        """Normalised features (..., F) → bone lengths (..., bones) in metres."""
+        p = (f[..., motion.ROOT_FEATURES:] * self.std + self.mean).unflatten(-1, (-1, 3))
+        return (p[..., self.child, :] - p[..., self.parent, :]).norm(dim=-1)
+
+    def __call__(self, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        real = self.lengths(targets).unsqueeze(-2)                    # (B, T, 1, bones)
+        return ((self.lengths(mu) - real).abs() / real.clamp_min(1e-3)).mean()
+
+
+def _teacher_force(model: SoloModel, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, keep: float,
                    rng: torch.Generator) -> torch.Tensor:
     """Replace a share of input frames with the model's own prediction of them, so it learns
     to carry on from its imperfect output rather than freeze or drift in long rollouts."""
@@ -123,22 +166,22 @@ def _teacher_force(model: SoloModel, x: torch.Tensor, emotion: torch.Tensor, kee
     own = x
     with torch.no_grad():
         for _ in range(2):   # predictions made from predictions: errors as they compound live
-            own = torch.cat([x[:, :1], model(own, emotion).mean[:, :-1]], dim=1)
+            own = torch.cat([x[:, :1], model(own, emotion, pace).mean[:, :-1]], dim=1)
     use_real = torch.rand(x.shape[:2], generator=rng, device="cpu").to(x.device) < keep
     return torch.where(use_real.unsqueeze(-1), x, own)
 
 
 @torch.no_grad()
-def evaluate(model: SoloModel, sampler: WindowSampler, n_labels: int, device, batches: int = 8,
-             batch_size: int = 32) -> dict[str, float]:
+def evaluate(model: SoloModel, sampler: WindowSampler, n_labels: int, device, bone_loss: BoneLoss,
+             batches: int = 8, batch_size: int = 32) -> dict[str, float]:
     model.eval()
     totals: dict[str, float] = {}
     correct = 0
     for _ in range(batches):
-        w, labels = sampler.batch(batch_size)
-        w, labels = torch.from_numpy(w).to(device), torch.from_numpy(labels).to(device)
+        w, labels, pace = (torch.from_numpy(a).to(device) for a in sampler.batch(batch_size))
         emotion = torch.nn.functional.one_hot(labels, n_labels).float()
-        out = model(w[:, :-1], emotion, w[:, 1:], labels)
+        out = model(w[:, :-1], emotion, pace, w[:, 1:], labels)
+        out.losses["bone"] = bone_loss(out.mu, w[:, 1:])
         for k, v in out.losses.items():
             totals[k] = totals.get(k, 0.0) + float(v) / batches
         correct += int((model.emotion_head(w[:, 1:]).argmax(-1) == labels).sum())
@@ -184,20 +227,21 @@ def train(ds: MotionDataset, mc: SoloConfig, tc: TrainConfig, out: str | Path, m
             raise RuntimeError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
         writer = SummaryWriter(tc.tensorboard)
     rng = torch.Generator().manual_seed(tc.seed + rank)
+    bone_loss = BoneLoss(ds.feature_mean, ds.feature_std, device)
     started = time.perf_counter()
     model.train()
     while step < tc.steps:
         lr = schedules.learning_rate(step, tc.steps, tc.lr, tc.warmup)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        w, labels = train_sampler.batch(tc.batch_size)
-        w, labels = torch.from_numpy(w).to(device), torch.from_numpy(labels).to(device)
+        w, labels, pace = (torch.from_numpy(a).to(device) for a in train_sampler.batch(tc.batch_size))
         emotion = torch.nn.functional.one_hot(labels, mc.n_labels).float()
-        x = _teacher_force(model, w[:, :-1], emotion, schedules.teacher_forcing(step, tc.steps, tc.teacher_forcing_floor), rng)
+        x = _teacher_force(model, w[:, :-1], emotion, pace, schedules.teacher_forcing(step, tc.steps, tc.teacher_forcing_floor), rng)
         # noisy inputs, clean targets: the model learns to steer back towards real motion, which
         # is what keeps a free-running rollout from drifting off over minutes
         x = x + tc.input_noise * torch.randn(x.shape, generator=rng).to(device)
-        out_ = ddp(x, emotion, w[:, 1:], labels)
+        out_ = ddp(x, emotion, pace, w[:, 1:], labels)
+        out_.losses["bone"] = bone_loss(out_.mu, w[:, 1:])
         weights = loss_weights(step, tc)
         loss = sum(weights[k] * v for k, v in out_.losses.items())
         optimizer.zero_grad(set_to_none=True)
@@ -208,7 +252,7 @@ def train(ds: MotionDataset, mc: SoloConfig, tc: TrainConfig, out: str | Path, m
         record = {"step": step, "lr": lr, "loss": loss.item(), **{k: v.item() for k, v in out_.losses.items()},
                   "w_mdn": weights["mdn"]}
         if rank == 0 and (step % tc.eval_every == 0 or step == tc.steps):
-            record["val"] = evaluate(model, val_sampler, mc.n_labels, device)
+            record["val"] = evaluate(model, val_sampler, mc.n_labels, device, bone_loss)
             record["elapsed_s"] = time.perf_counter() - started
             history.append(record)
             if writer is not None:
@@ -228,7 +272,7 @@ def train(ds: MotionDataset, mc: SoloConfig, tc: TrainConfig, out: str | Path, m
 
 
 def _save(model, optimizer, ds, mc, tc, out: Path, meta: dict, step: int, history: list) -> None:
-    info = {"kind": "solo", "labels": ds.label_names, "fps": ds.fps,
+    info = {"kind": "solo", "labels": ds.label_names, "fps": ds.fps, "pace": label_paces(ds),
             "feature_mean": ds.feature_mean.tolist(), "feature_std": ds.feature_std.tolist(),
             "train_config": asdict(tc), "step": step, **meta,
             "metrics": {"val": history[-1]["val"], "train_loss": history[-1]["loss"]}}

@@ -20,8 +20,8 @@ def test_round_trip_rebuilds_the_model_from_the_files_alone(saved):
     model, base = saved
     loaded, meta = checkpoint.load(base.with_suffix(".safetensors"))
     assert meta["model_args"]["n_embd"] == 16 and not loaded.training
-    x, e = torch.randn(1, 5, 67), torch.eye(7)[:1]
-    torch.testing.assert_close(loaded(x, e).mu, model.eval()(x, e).mu)
+    x, e, pace = torch.randn(1, 5, 67), torch.eye(7)[:1], torch.ones(1, 5)
+    torch.testing.assert_close(loaded(x, e, pace).mu, model.eval()(x, e, pace).mu)
 
 
 def test_corrupt_weights_give_a_clear_error(saved):

@@ -8,9 +8,11 @@ SNAPSHOT = {
     "missed": 0, "step_p50_ms": 1.9, "step_p99_ms": 2.7, "jitter_p99_ms": 0.4, "osc_in_per_s": 12,
     "osc_out_per_s": 31, "packets_in": 140, "errors": {"unknown address": 2}, "recent_errors":
     ["10:00:01 unknown address /nope"], "subscribers": ["127.0.0.1:9000"],
-    "sampler": {"name": "emotion", "variance": 2, "temperature": 1, "k": 1, "emotion_weight": 1, "glide": 1},
+    "sampler": {"name": "emotion", "variance": 2, "temperature": 1, "k": 1, "emotion_weight": 1, "glide": 1,
+                "energy": 1.5},
     "labels": ["normal", "happy"], "poses_received": 0, "midi": "unavailable",
-    "performers": [{"target": [0, 1], "current": [0.2, 0.8], "recognised": [0.1, 0.9]}],
+    "performers": [{"target": [0, 1], "current": [0.2, 0.8], "recognised": [0.1, 0.9], "pace": 0.87,
+                    "pace_target": 1.32}],
 }
 
 
@@ -19,7 +21,7 @@ def test_dashboard_renders_from_a_snapshot_without_a_terminal():
     console.print(render(SNAPSHOT))
     text = console.export_text()
     for expected in ("29.98 / 30", "p99 2.70 ms", "127.0.0.1:9000", "unknown address /nope", "happy",
-                     "performer 1", "MIDI", "unavailable", "emotion"):
+                     "performer 1", "energy 1.5", "MIDI", "unavailable", "emotion", "1.32 / 0.87"):
         assert expected in text, expected
     assert "█" in text
 

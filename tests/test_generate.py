@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.generate import RECOGNISE_WINDOW, SCORE_WINDOW, SoloGenerator, parse_emotion
+from models.generate import PACE_DRIVE_LIMIT, RECOGNISE_WINDOW, SCORE_WINDOW, SoloGenerator, parse_emotion
+from models.motion import joint_speed
 from models.sampling import SamplingParams
 from models.solo import SoloConfig, SoloModel
 
@@ -11,7 +12,8 @@ def generator(performers: int = 2) -> SoloGenerator:
     torch.manual_seed(0)
     model = SoloModel(SoloConfig(context=12, n_layer=2, n_head=2, n_embd=32, n_mix=3))
     meta = {"labels": [f"l{i}" for i in range(7)], "fps": 30.0,
-            "feature_mean": np.zeros(67, np.float32), "feature_std": np.ones(67, np.float32)}
+            "feature_mean": np.zeros(67, np.float32), "feature_std": np.ones(67, np.float32),
+            "pace": {f"l{i}": 0.5 + 0.1 * i for i in range(7)}}
     return SoloGenerator(model, meta, performers=performers, seed=0)
 
 
@@ -60,6 +62,27 @@ def test_warm_up_continues_from_real_frames():
     gen.warm_up(context, np.eye(7, dtype=np.float32)[:2])
     torch.testing.assert_close(gen.prev, torch.as_tensor(context[-1]).expand(2, -1))
     assert gen.cache.seen == 9
+
+
+def test_the_pace_governor_asks_for_more_when_the_body_moves_too_little():
+    gen = generator(performers=2)
+    target = np.array([1.0, 0.2])                      # m/s; both bodies move at 0.5 m/s
+    body = np.zeros((2, 21, 3))
+    for t in range(300):
+        gen._govern(body + [t * 0.5 / gen.fps, 0, 0], target)
+    assert gen.measured == pytest.approx([0.5, 0.5])
+    assert gen.drive[0] == pytest.approx(PACE_DRIVE_LIMIT)   # too slow: asks for more, up to the limit
+    assert gen.drive[1] == pytest.approx(-PACE_DRIVE_LIMIT)  # too fast: asks for less
+
+
+def test_energy_sets_how_much_the_shipped_model_moves(solo_model):
+    model, meta = solo_model
+    gen = SoloGenerator(model, meta, performers=2, seed=0)
+    params = [SamplingParams(energy=0.5), SamplingParams(energy=2.0)]
+    emotion = np.eye(len(gen.labels), dtype=np.float32)[[0, 0]]
+    p = np.stack([gen.step(emotion, params)[0] for _ in range(240)])         # (T, 2, J, 3)
+    calm, lively = (joint_speed(p[60:, i], gen.fps).mean() for i in range(2))
+    assert lively > 1.5 * calm
 
 
 def test_parse_emotion():

@@ -68,11 +68,11 @@ def test_osc_forwarded_midi_moves_parameters_with_pickup_and_learn(solo_model, t
     d.start()
     c = SimpleUDPClient("127.0.0.1", d.address[1])
     try:
-        variance = d.engine.params[0].variance           # 2.0: a knob at about 48 of 127
+        variance = d.engine.params[0].variance           # 3.0: a knob at about 62 of 127
         c.send_message("/midi/cc", [1, 16, 120]); time.sleep(0.2)
         assert d.engine.params[0].variance == variance   # waiting for pick-up, no jump
         assert next(c for c in d.midi_snapshot()["controls"] if c["param"] == "variance")["waiting"]
-        c.send_message("/midi/cc", [1, 16, 30]); time.sleep(0.2)     # crosses 48: picked up
+        c.send_message("/midi/cc", [1, 16, 30]); time.sleep(0.2)     # crosses 62: picked up
         c.send_message("/midi/cc", [1, 16, 127]); time.sleep(0.2)
         assert d.engine.params[0].variance == pytest.approx(20.0)
         c.send_message("/midi/note", [1, 64, 127]); c.send_message("/midi/cc", [1, 34, 127]); time.sleep(0.2)

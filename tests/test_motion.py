@@ -71,3 +71,15 @@ def test_a_stage_leaves_a_dancer_inside_it_alone():
     free, staged = motion.Trajectory(1), motion.Trajectory(1, stage=2.5)
     for f in walking(30, speed=1.0 / 30):          # one second: one metre, well inside the stage
         np.testing.assert_array_equal(free.advance(f), staged.advance(f))
+
+
+def test_pace_is_the_mean_joint_speed_of_the_second_ahead():
+    # a rigid body walking at 1 m/s for 2 s, then standing for 2 s
+    body = np.random.default_rng(0).normal(size=(1, 21, 3))
+    x = np.concatenate([np.arange(61) / 30.0, np.full(60, 2.0)])
+    p = body + np.stack([x, np.zeros_like(x), np.zeros_like(x)], -1)[:, None]
+    pace = motion.pace(p, fps=30.0)
+    assert pace.shape == (121,)
+    np.testing.assert_allclose(pace[:31], 1.0, atol=1e-5)        # the whole next second walks
+    assert pace[45] == pytest.approx(0.5, abs=0.02)                # half of it walks
+    np.testing.assert_allclose(pace[61:], 0.0, atol=1e-6)         # standing, to the end of the clip

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from models.sampling import SAMPLERS, SamplingParams, movement, sample
+from models import skeleton
+from models.sampling import SAMPLERS, SamplingParams, movement, sample, skeleton_noise
 
 
 def mixture(B=4, G=3, F=6):
@@ -82,3 +83,13 @@ def test_bad_parameters_are_refused():
         SamplingParams(sampler="wild")
     with pytest.raises(ValueError):
         SamplingParams(variance=0)
+
+
+def test_skeleton_noise_keeps_each_joint_standard_normal_and_moves_limbs_together():
+    m = skeleton_noise(skeleton.PARENTS, 0.9, root_features=4)
+    n = torch.randn(100_000, m.shape[0], generator=torch.Generator().manual_seed(0)) @ m
+    torch.testing.assert_close(n.std(0), torch.ones(m.shape[0]), atol=0.02, rtol=0)
+    wrist, elbow = 4 + 3 * skeleton.JOINTS.index("l_wrist"), 4 + 3 * skeleton.JOINTS.index("l_elbow")
+    corr = torch.corrcoef(n[:, [wrist, elbow, 0, wrist + 1]].T)
+    assert abs(corr[0, 1] - 0.9) < 0.01          # the wrist follows its elbow
+    assert abs(corr[0, 2]) < 0.02 and abs(corr[0, 3]) < 0.02   # not the root, nor another axis

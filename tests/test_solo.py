@@ -10,8 +10,8 @@ def tiny(**kw) -> SoloModel:
 
 def test_shapes_and_losses():
     m = tiny()
-    x, e = torch.randn(4, 10, 67), torch.softmax(torch.randn(4, 7), -1)
-    out = m(x, e, targets=torch.randn(4, 10, 67), labels=torch.tensor([0, 1, 2, 3]))
+    x, e, pace = torch.randn(4, 10, 67), torch.softmax(torch.randn(4, 7), -1), torch.rand(4, 10)
+    out = m(x, e, pace, targets=torch.randn(4, 10, 67), labels=torch.tensor([0, 1, 2, 3]))
     assert out.pi_logits.shape == (4, 10, 3) and out.mu.shape == out.sigma.shape == (4, 10, 3, 67)
     assert out.mean.shape == (4, 10, 67) and (out.sigma > 0).all()
     assert set(out.losses) == {"mse", "mdn", "velocity", "emotion_real", "emotion_gen"}
@@ -21,9 +21,10 @@ def test_shapes_and_losses():
 def test_incremental_steps_equal_the_full_forward_beyond_the_window():
     m = tiny()
     x, e = torch.randn(2, 40, 67), torch.softmax(torch.randn(2, 7), -1)   # 40 frames, window of 12
-    full = m(x, e)
+    pace = torch.rand(2, 40) * 2
+    full = m(x, e, pace)
     cache = m.new_cache()
-    steps = [m.step(x[:, t], e, cache) for t in range(40)]
+    steps = [m.step(x[:, t], e, pace[:, t], cache) for t in range(40)]
     torch.testing.assert_close(torch.stack([s.mu for s in steps], 1), full.mu, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(torch.stack([s.pi_logits for s in steps], 1), full.pi_logits, atol=1e-4, rtol=1e-4)
     assert cache.k.shape[3] == 12   # the cache never grows past the window
@@ -31,27 +32,29 @@ def test_incremental_steps_equal_the_full_forward_beyond_the_window():
 
 def test_a_step_in_the_tenth_hour_equals_one_in_the_first_minute():
     m = tiny()
-    x, e = torch.randn(1, 30, 67), torch.softmax(torch.randn(1, 7), -1)
+    x, e, pace = torch.randn(1, 30, 67), torch.softmax(torch.randn(1, 7), -1), torch.ones(1)
     early, late = m.new_cache(), m.new_cache()
     late.start = 10 * 3600 * 30 + 5                # ten hours of frames at 30 fps already shown
     for t in range(30):
-        a, b = m.step(x[:, t], e, early), m.step(x[:, t], e, late)
+        a, b = m.step(x[:, t], e, pace, early), m.step(x[:, t], e, pace, late)
         torch.testing.assert_close(a.mu, b.mu, atol=1e-4, rtol=1e-4)
 
 
 def test_the_model_attends_only_to_the_past():
     m = tiny()
-    x, e = torch.randn(1, 10, 67), torch.softmax(torch.randn(1, 7), -1)
-    y = x.clone()
+    x, e, pace = torch.randn(1, 10, 67), torch.softmax(torch.randn(1, 7), -1), torch.ones(1, 10)
+    y, later = x.clone(), pace.clone()
     y[:, 6:] += 5.0
-    torch.testing.assert_close(m(x, e).mu[:, :6], m(y, e).mu[:, :6])
+    later[:, 6:] = 3.0
+    torch.testing.assert_close(m(x, e, pace).mu[:, :6], m(y, e, later).mu[:, :6])
 
 
-def test_emotion_conditioning_changes_the_prediction():
+def test_emotion_and_pace_conditioning_change_the_prediction():
     m = tiny()
-    x = torch.randn(1, 10, 67)
+    x, pace = torch.randn(1, 10, 67), torch.ones(1, 10)
     a, b = torch.eye(7)[:1], torch.eye(7)[3:4]
-    assert not torch.allclose(m(x, a).mu, m(x, b).mu)
+    assert not torch.allclose(m(x, a, pace).mu, m(x, b, pace).mu)
+    assert not torch.allclose(m(x, a, pace).mu, m(x, a, 2 * pace).mu)
 
 
 def test_mdn_nll_prefers_targets_near_a_component():

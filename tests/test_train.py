@@ -6,10 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from bridge.cli import main
 from models.dataset import build_folder
-from models.train import WindowSampler
+from models import motion, skeleton
+from models.bvh import read_bvh
+from models.train import BoneLoss, WindowSampler
 
 TINY = ["--context", "16", "--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--n-mix", "3",
         "--batch-size", "8", "--eval-every", "10", "--warmup", "5", "--threads", "1"]
@@ -35,9 +38,25 @@ def test_windows_carry_the_label_of_their_own_clip(fixture_dataset):
     for c in range(ds.n_clips):
         ds.features[c][:] = ds.labels[c] * ds.feature_std + ds.feature_mean
     sampler = WindowSampler(ds, list(range(ds.n_clips)), length=8, mirror=False, seed=3)
-    windows, labels = sampler.batch(2000)
-    assert set(labels) == {0, 1}
+    windows, labels, pace = sampler.batch(2000)
+    assert set(labels) == {0, 1} and pace.shape == (2000, 8)
     np.testing.assert_allclose(windows[:, :, 10], np.repeat(labels[:, None], 9, 1), atol=1e-4)
+
+
+def test_bone_loss_is_zero_for_real_poses_and_grows_with_a_short_forearm(bandai_bvh):
+    f, _ = motion.encode(skeleton.from_bvh(read_bvh(bandai_bvh))[:20])
+    mean, std = f.mean(0), f.std(0) + 1e-3
+    loss = BoneLoss(mean, std, "cpu")
+    real = torch.as_tensor((f - mean) / std)[None]                              # (1, T, F)
+    assert float(loss(real.unsqueeze(2), real)) < 1e-6
+    short = f.copy()
+    wrist, elbow = skeleton.JOINTS.index("l_wrist"), skeleton.JOINTS.index("l_elbow")
+    w = slice(motion.ROOT_FEATURES + 3 * wrist, motion.ROOT_FEATURES + 3 * wrist + 3)
+    e = slice(motion.ROOT_FEATURES + 3 * elbow, motion.ROOT_FEATURES + 3 * elbow + 3)
+    short[:, w] = f[:, e] + 0.75 * (f[:, w] - f[:, e])                          # a forearm a quarter short
+    component = torch.as_tensor((short - mean) / std)[None].unsqueeze(2)
+    assert float(loss(component, real)) == pytest.approx(0.25 / 20, rel=1e-3)   # one bone of 20
+
 
 
 def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
