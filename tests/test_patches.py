@@ -14,7 +14,7 @@ PATCHES = Path(__file__).resolve().parents[1] / "patches"
 
 
 @pytest.mark.skipif(not shutil.which("pd"), reason="Pure Data (puredata-core) not installed")
-def test_pure_data_patch_receives_frames_and_sends_emotion(solo_model):
+def test_pure_data_patch_receives_frames_and_sends_emotion_and_energy(solo_model):
     pd_port = free_port()
     daemon = create(ServeConfig(port=0, out_port=pd_port, glide=0.0))
     daemon.start()
@@ -23,7 +23,7 @@ def test_pure_data_patch_receives_frames_and_sends_emotion(solo_model):
             ["pd", "-nogui", "-nosound", "-nomidi", "-noprefs", "-stderr", "-open",
              str(PATCHES / "puredata" / "motionbridge.pd"),
              "-send", f"motionbridge-ports {daemon.address[1]} {pd_port}",
-             "-send", "motionbridge-emotion angry 1"],
+             "-send", "motionbridge-emotion angry 1", "-send", "motionbridge-energy 1.5"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2.0)
         proc.terminate()
@@ -36,6 +36,7 @@ def test_pure_data_patch_receives_frames_and_sends_emotion(solo_model):
     assert len(poses[0].split()) == 1 + 63
     assert "error" not in err.lower()
     assert daemon.engine.target[0, daemon.engine.labels.index("angry")] == 1.0
+    assert daemon.engine.params[0].energy == 1.5
 
 
 def test_max_patch_is_wired_to_the_daemon_ports():

@@ -12,7 +12,7 @@
   "rect": [
    80,
    80,
-   680,
+   840,
    440
   ],
   "boxes": [
@@ -365,6 +365,58 @@
      ],
      "text": "udpsend 127.0.0.1 7700"
     }
+   },
+   {
+    "box": {
+     "id": "obj-energy",
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      590,
+      290,
+      60,
+      22
+     ],
+     "text": "flonum",
+     "outlettype": [
+      "",
+      "bang"
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-energymsg",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      590,
+      320,
+      80,
+      22
+     ],
+     "text": "/energy $1",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-c3",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      590,
+      260,
+      220,
+      22
+     ],
+     "text": "energy: 1 = the emotion's own pace"
+    }
    }
   ],
   "lines": [
@@ -544,6 +596,30 @@
      ],
      "destination": [
       "obj-pose-out",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-energy",
+      0
+     ],
+     "destination": [
+      "obj-energymsg",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-energymsg",
+      0
+     ],
+     "destination": [
+      "obj-send",
       0
      ]
     }

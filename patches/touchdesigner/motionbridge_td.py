@@ -10,6 +10,7 @@ It creates:
                     op('motionbridge_out').sendOSC('/emotion', ['happy', 1.0])
                     op('motionbridge_out').sendOSC('/emotion/va', [0.8, 0.5])
                     op('motionbridge_out').sendOSC('/variance', [4.0])
+                    op('motionbridge_out').sendOSC('/energy', [1.5])   # 1: the emotion's own pace
   motionbridge_emotion  a Select CHOP of the recognised emotion channels, ready for bars.
 The OSC In CHOP's queue adds latency: set its Queue parameters (Min/Max Target Size) low, since
 the daemon already paces frames.
