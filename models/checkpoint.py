@@ -64,6 +64,9 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn
     kind = meta.get("kind")
     if kind not in kinds:
         raise CheckpointError(f"{base}.json: unknown model kind {kind!r}; known: {', '.join(kinds)}")
+    if kind == "solo" and "pace" not in meta:
+        raise CheckpointError(f"{base}.json: a solo model from before pace conditioning; retrain it with "
+                              "`motionbridge train solo` (the shipped model already is)")
     config_cls, model_cls = kinds[kind]
     names = {f.name for f in fields(config_cls)}
     args = meta.get("model_args", {})

@@ -12,7 +12,7 @@ from models.solo import SoloConfig, SoloModel
 def saved(tmp_path):
     torch.manual_seed(0)
     model = SoloModel(SoloConfig(context=8, n_layer=1, n_head=2, n_embd=16, n_mix=2))
-    base = checkpoint.save(tmp_path / "m", model, {"kind": "solo", "labels": ["a"] * 7})
+    base = checkpoint.save(tmp_path / "m", model, {"kind": "solo", "labels": ["a"] * 7, "pace": {"a": 1.0}})
     return model, base
 
 
@@ -61,3 +61,12 @@ def test_shipped_default_model_loads():
     assert meta["labels"] == ["normal", "happy", "sad", "angry", "proud", "not-confident", "tired"]
     assert base.with_suffix(".safetensors").stat().st_size < 20e6
     assert "train solo" in meta["command"] and meta["data"]["sha256"]
+
+
+def test_a_checkpoint_from_before_pace_conditioning_asks_to_be_retrained(saved):
+    _, base = saved
+    meta = json.loads(base.with_suffix(".json").read_text())
+    del meta["pace"]
+    base.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="before pace conditioning; retrain"):
+        checkpoint.load(base)
