@@ -20,7 +20,7 @@ LIMB_CORRELATION = 0.9  # correlation of a joint's sampling noise with its paren
 CLAMP_STD = 8.0         # generated features stay within this many training stds of the mean
 PACE_SMOOTHING = 0.97   # per frame: the measured pace is an average over about the last second
 PACE_RATE = 0.02        # per frame: how fast the pace governor corrects (about 2 s to settle)
-PACE_DRIVE_LIMIT = 0.7  # the governor asks for at most e^0.7 ≈ 2 times the target pace (or half):
+PACE_DRIVE_LIMIT = 1.0  # the governor asks for at most e ≈ 2.7 times the target pace (or 1/e):
                         # further out of what it was trained on, the model loses the body's form
 
 

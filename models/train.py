@@ -39,8 +39,8 @@ class TrainConfig:
     mdn_ramp: float = 0.4             # fraction of steps the ramp takes
     w_emotion: float = 0.2
     w_velocity: float = 0.5
-    w_bone: float = 1.0               # relative bone-length error of every MDN component's pose
-    teacher_forcing_floor: float = 0.5  # share of real input frames at the end of training
+    w_bone: float = 3.0               # relative bone-length error of every MDN component's pose
+    teacher_forcing_floor: float = 0.25  # share of real input frames at the end of training
     input_noise: float = 0.03         # std (normalised units) of noise on input frames, not targets
     mirror: bool = True
     eval_every: int = 250
