@@ -2,11 +2,13 @@
 
 Delivered frame rate, frame-interval jitter at the receiver, and the latency from an `/emotion`
 change to the first frame whose `/motion/1/target` carries it; optionally under a flood of
-10,000 garbage messages a second from a third process. Changes are sent at random moments within
+10,000 garbage messages a second from a third process. At the end the daemon's own status adds
+how long its steps took and how early it started each frame (its lead). Changes are sent at random moments within
 the frame period, as a performer's would be, so the percentiles cover the whole period.
 """
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -97,6 +99,7 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
                 elif m.address == "/motion/1/target" and want is not None and len(m.args) > want and m.args[want] > 0.999:
                     latencies.append(t - sent_at)
                     want, next_change = None, t + change_every + phase.uniform(0, 1 / fps)
+        inside = daemon_status(control, port)
     finally:
         if flooder:
             flooder.kill()
@@ -118,4 +121,20 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
         "change_to_frame_p99_ms": float(np.percentile(lat, 99)) if len(lat) else float("nan"),
         "change_to_frame_max_ms": float(lat.max()) if len(lat) else float("nan"),
         "changes": len(lat), "frame_period_ms": period * 1e3,
+        # the daemon's own view: how long its steps took and how early it started each frame
+        "daemon_step_p50_ms": inside.get("step_p50_ms"), "daemon_step_p99_ms": inside.get("step_p99_ms"),
+        "daemon_lead_ms": inside.get("lead_ms"),
     }
+
+
+def daemon_status(sock: socket.socket, port: int) -> dict:
+    """The daemon's /bridge/status snapshot, asked for on `sock`; {} if it does not answer."""
+    sock.settimeout(1.0)
+    sock.sendto(osc.message("/bridge/status"), ("127.0.0.1", port))
+    try:
+        while True:
+            for m in osc.parse(sock.recvfrom(65536)[0]):
+                if m.address == "/bridge/status":
+                    return json.loads(m.args[0])
+    except (socket.timeout, osc.OscError):
+        return {}

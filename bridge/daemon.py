@@ -34,7 +34,7 @@ MAX_PACKETS_PER_SENDER = 2000     # per second per (address, port); beyond that,
 MAX_ERROR_REPLIES = 5             # per second per sender
 VERSION = "0.1.0"
 LEAD_START = 0.005                # seconds before a deadline the first frames are computed
-LEAD_MARGIN = 0.0005               # seconds of slack on top of the slowest recent step
+LATE_ALLOWANCE = 0.001            # seconds the slowest 1 % of steps may send their frame late
 
 
 @dataclass
@@ -112,6 +112,7 @@ class Daemon:
         self.config, self.engine, self.output = config, engine, output
         self.model_name, self.device = model_name, device
         self.allow = [ipaddress.ip_network(c.strip(), strict=False) for c in config.allow.split(",") if c.strip()]
+        self._allowed: dict[str, bool] = {}
         self.stats = Stats()
         self.stop_event = threading.Event()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -158,11 +159,18 @@ class Daemon:
     # ---- receiving --------------------------------------------------------------------------
 
     def allowed(self, host: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.allow)
+        # remembered per address: parsing one costs more than the rest of dropping a flood's packet
+        ok = self._allowed.get(host)
+        if ok is None:
+            try:
+                ip = ipaddress.ip_address(host)
+                ok = any(ip in net for net in self.allow)
+            except ValueError:
+                ok = False
+            if len(self._allowed) > 4096:     # a spoofed-source flood must not grow memory
+                self._allowed.clear()
+            self._allowed[host] = ok
+        return ok
 
     def _receive_loop(self) -> None:
         while not self.stop_event.is_set():
@@ -337,11 +345,14 @@ class Daemon:
                 next_schema = now + 5.0
 
     def _lead(self, period: float) -> float:
-        """How early to start a frame: the slowest recent step and a margin, at most half a
-        period. A change that arrives during the lead waits for the next frame, so the lead is
-        as short as the steps allow."""
-        slowest = _percentile(self.stats.steps, 99.5) if self.stats.steps else LEAD_START
-        return min(period / 2, slowest + LEAD_MARGIN)
+        """How early to start a frame. A change that arrives during the lead waits for the next
+        frame, so the lead is as short as steady frames allow: long enough for a typical step, and
+        for all but the slowest 1 % of steps to send their frame at most LATE_ALLOWANCE late
+        (jitter a receiver does not notice; a frame later by the whole lead, it would)."""
+        if not self.stats.steps:
+            return LEAD_START
+        typical, slow = np.percentile(np.fromiter(self.stats.steps, float), [50, 99])
+        return float(min(period / 2, max(typical, slow - LATE_ALLOWANCE)))
 
     def make_snapshot(self, frame) -> dict:
         s, e, g = self.stats, self.engine, self.engine.generator
