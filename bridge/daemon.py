@@ -127,6 +127,7 @@ class Daemon:
         self._error_limit = RateLimiter(MAX_ERROR_REPLIES)
         self._rates = {"in": 0.0, "out": 0.0}
         self._threads: list[threading.Thread] = []
+        self._computing = threading.Lock()   # held by the frame thread while it computes a frame
         self.started = time.time()
         self.lead = LEAD_START
         self.midi_map = load_midi_map(config.midi_map)
@@ -182,6 +183,8 @@ class Daemon:
                 if self.stop_event.is_set():
                     return
                 continue
+            with self._computing:             # stand aside while a frame is computed
+                pass
             self.stats.packets_in += 1
             if not self.allowed(sender[0]):
                 self.stats.error("denied", f"{sender[0]} is not in --allow; packet dropped")
@@ -302,22 +305,28 @@ class Daemon:
                 break
             started = time.perf_counter()
             self.stats.missed += tick.missed
-            try:
-                frame = self.engine.tick(tick.deadline, on_error=lambda c, text: self.reply_error(c.sender, text))
-                datagrams = self.output.encode(frame)
-            except Exception:  # a failed step skips one frame; the show goes on
-                log.exception("frame %d failed", tick.index)
-                self.stats.error("engine", f"frame {tick.index} failed (see log)")
-                continue
-            self.stats.steps.append(time.perf_counter() - started)
-            clock.until(tick.deadline, self.stop_event)
-            sent = time.perf_counter()
+            # From here to the send the receive thread waits. A step is a few hundred small torch
+            # ops, each of which lets go of the GIL, and a flood being parsed would take it at every
+            # one (and again when the frame is due to leave): the frame would stretch by
+            # milliseconds. A command that arrives now misses this frame either way, so holding it
+            # back until the frame has left costs it nothing.
+            with self._computing:
+                try:
+                    frame = self.engine.tick(tick.deadline, on_error=lambda c, text: self.reply_error(c.sender, text))
+                    datagrams = self.output.encode(frame)
+                except Exception:  # a failed step skips one frame; the show goes on
+                    log.exception("frame %d failed", tick.index)
+                    self.stats.error("engine", f"frame {tick.index} failed (see log)")
+                    continue
+                self.stats.steps.append(time.perf_counter() - started)
+                clock.until(tick.deadline, self.stop_event)
+                sent = time.perf_counter()
+                for target in self.targets():
+                    for d in datagrams:
+                        self._send(d, target)
             if last_tick_time is not None:
                 self.stats.intervals.append(sent - last_tick_time)
             last_tick_time = sent
-            for target in self.targets():
-                for d in datagrams:
-                    self._send(d, target)
             self.stats.messages_out += len(datagrams)
             self.stats.frames += 1
             if self.engine.pending_fps:
