@@ -84,6 +84,9 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
                 weights[want] = 1.0
                 sent_at = time.perf_counter()
                 control.sendto(osc.message("/emotion", *weights), ("127.0.0.1", port))
+            # wait for the next frame or until the next change is due, not in short polls: on a
+            # 2-core machine a receiver that keeps waking takes time from the daemon it measures
+            listen.settimeout(max(1e-4, next_change - now) if want is None else 0.1)
             try:
                 datagram, _ = listen.recvfrom(65536)
             except socket.timeout:
