@@ -2,9 +2,9 @@
 
 Delivered frame rate, frame-interval jitter at the receiver, and the latency from an `/emotion`
 change to the first frame whose `/motion/1/target` carries it; optionally under a flood of
-10,000 garbage messages a second from a third process. At the end the daemon's own status adds
-how long its steps took and how early it started each frame (its lead). Changes are sent at random moments within
-the frame period, as a performer's would be, so the percentiles cover the whole period.
+10,000 garbage messages a second from a third process. Changes are sent at random moments within
+the frame period, as a performer's would be, so the percentiles cover the whole period. At the
+end the daemon's own status adds how long its steps took and how early it started each frame.
 """
 from __future__ import annotations
 

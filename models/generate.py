@@ -123,7 +123,7 @@ class SoloGenerator:
     def _govern(self, world: np.ndarray, target: np.ndarray) -> None:
         self.target = target
         if self.last_world is not None:
-            speed = np.linalg.norm(world - self.last_world, axis=-1).mean(-1) * self.fps
+            speed = motion.joint_speed(np.stack([self.last_world, world]), self.fps)[0]   # (B,)
             self.measured = speed if self.measured is None else (
                 PACE_SMOOTHING * self.measured + (1 - PACE_SMOOTHING) * speed)
             error = np.log(target + PACE_FLOOR) - np.log(self.measured + PACE_FLOOR)

@@ -87,7 +87,7 @@ PACE_SECONDS = 1.0   # the pace a frame is conditioned on looks this far ahead
 
 
 def joint_speed(p: np.ndarray, fps: float) -> np.ndarray:
-    """World positions (T, J, 3) → mean joint speed (m/s) of each transition, (T-1,)."""
+    """World positions (T, ..., J, 3) → mean joint speed (m/s) of each transition, (T-1, ...)."""
     return np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(-1) * fps
 
 

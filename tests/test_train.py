@@ -58,7 +58,6 @@ def test_bone_loss_is_zero_for_real_poses_and_grows_with_a_short_forearm(bandai_
     assert float(loss(component, real)) == pytest.approx(0.25 / 20, rel=1e-3)   # one bone of 20
 
 
-
 def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
     _, data = fixture_dataset
     out = tmp_path / "solo"
