@@ -5,11 +5,16 @@ change to the first frame whose `/motion/1/target` carries it; optionally under 
 10,000 garbage messages a second from a third process. Changes are sent at random moments within
 the frame period, as a performer's would be, so the percentiles cover the whole period. At the
 end the daemon's own status adds how long its steps took and how early it started each frame.
+
+A frame's arrival is when the kernel put it in the receiver's socket (SO_TIMESTAMPNS, on Linux),
+not when this process woke to read it: on a busy 2-core machine that wake-up alone varies by up
+to a millisecond, and it is the measuring process's delay, not the daemon's.
 """
 from __future__ import annotations
 
 import json
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -32,6 +37,20 @@ while True:
 """
 
 
+SO_TIMESTAMPNS = 35    # Linux: stamp each datagram with the time it arrived (CLOCK_REALTIME)
+
+
+def receive(sock: socket.socket) -> tuple[bytes, float]:
+    """A datagram and when it arrived, in time.time() seconds: the kernel's stamp where the
+    socket has SO_TIMESTAMPNS on, else now."""
+    datagram, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(16))
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return datagram, seconds + nanoseconds * 1e-9
+    return datagram, time.time()
+
+
 def free_port() -> int:
     """A UDP port on the loopback that nobody is using right now."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -44,6 +63,8 @@ def free_port() -> int:
 def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int = 0, change_every: float = 0.5) -> dict:
     listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    if sys.platform == "linux":
+        listen.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     listen.bind(("127.0.0.1", 0))
     listen.settimeout(0.002)
     port = free_port()
@@ -82,16 +103,15 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
                 want = 1 if len(latencies) % 2 == 0 else 0
                 weights = [0.0] * labels
                 weights[want] = 1.0
-                sent_at = time.perf_counter()
+                sent_at = time.time()              # the clock the arrival stamps are on
                 control.sendto(osc.message("/emotion", *weights), ("127.0.0.1", port))
             # wait for the next frame or until the next change is due, not in short polls: on a
             # 2-core machine a receiver that keeps waking takes time from the daemon it measures
             listen.settimeout(max(1e-4, next_change - now) if want is None else 0.1)
             try:
-                datagram, _ = listen.recvfrom(65536)
+                datagram, t = receive(listen)
             except socket.timeout:
                 continue
-            t = time.perf_counter()
             try:
                 messages = list(osc.parse(datagram))
             except osc.OscError:
@@ -101,7 +121,7 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
                     arrivals.append(t)
                 elif m.address == "/motion/1/target" and want is not None and len(m.args) > want and m.args[want] > 0.999:
                     latencies.append(t - sent_at)
-                    want, next_change = None, t + change_every + phase.uniform(0, 1 / fps)
+                    want, next_change = None, time.perf_counter() + change_every + phase.uniform(0, 1 / fps)
         inside = daemon_status(control, port)
     finally:
         if flooder:

@@ -13,6 +13,7 @@ varies with the machine's load) moves when frames are computed, not when they ar
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -54,6 +55,12 @@ class FrameClock:
                 return
             if remaining > SPIN_S:
                 time.sleep(remaining - SPIN_S)
+            else:
+                # spin, but let go of the GIL at every turn: a spin that held it would keep the
+                # receive thread from a command arriving just now, and the command would miss the
+                # frame it was in time for. sched_yield returns at once; sleep(0) would cost
+                # tens of microseconds of timer slack at every turn.
+                os.sched_yield()
 
     def wait(self, stop=None, early: float = 0.0) -> Tick:
         """The next frame's tick, returned `early` seconds before its deadline."""

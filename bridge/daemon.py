@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from . import osc
-from .clock import FrameClock
-from .engine import Engine
+from .clock import FrameClock, Tick
+from .engine import Engine, Frame
 from .midi import Event, MidiInputs
 from .midimap import MidiMap, preset
 from .output import OutputFormat
@@ -90,6 +90,7 @@ class Stats:
     missed: int = 0
     intervals: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
     steps: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
+    rehearsals: collections.deque = field(default_factory=lambda: collections.deque(maxlen=600))
     packets_in: int = 0
     messages_in: int = 0
     messages_out: int = 0
@@ -130,6 +131,7 @@ class Daemon:
         self._computing = threading.Lock()   # held by the frame thread while it computes a frame
         self.started = time.time()
         self.lead = LEAD_START
+        self.rehearsal = 0.0          # seconds a rehearsal takes (see Engine.rehearse), before the lead
         self.midi_map = load_midi_map(config.midi_map)
         self._midi_lock = threading.Lock()
         self.midi = MidiInputs(config.midi, self.on_midi)
@@ -298,32 +300,16 @@ class Daemon:
         last_tick_time, next_snapshot, next_status, next_schema = None, 0.0, 0.0, 0.0
         counted = {"in": 0, "out": 0, "t": time.perf_counter()}
         while not self.stop_event.is_set():
-            # computed in the lead before the deadline, sent on it: how long a step takes moves
-            # when a frame is made, not when it arrives
-            tick = clock.wait(self.stop_event, early=self.lead)
+            tick = clock.wait(self.stop_event, early=self.lead + self.rehearsal)
             if self.stop_event.is_set():
                 break
-            started = time.perf_counter()
             self.stats.missed += tick.missed
-            # From here to the send the receive thread waits. A step is a few hundred small torch
-            # ops, each of which lets go of the GIL, and a flood being parsed would take it at every
-            # one (and again when the frame is due to leave): the frame would stretch by
-            # milliseconds. A command that arrives now misses this frame either way, so holding it
-            # back until the frame has left costs it nothing.
-            with self._computing:
-                try:
-                    frame = self.engine.tick(tick.deadline, on_error=lambda c, text: self.reply_error(c.sender, text))
-                    datagrams = self.output.encode(frame)
-                except Exception:  # a failed step skips one frame; the show goes on
-                    log.exception("frame %d failed", tick.index)
-                    self.stats.error("engine", f"frame {tick.index} failed (see log)")
-                    continue
-                self.stats.steps.append(time.perf_counter() - started)
-                clock.until(tick.deadline, self.stop_event)
-                sent = time.perf_counter()
-                for target in self.targets():
-                    for d in datagrams:
-                        self._send(d, target)
+            try:
+                frame, datagrams, sent = self._frame(tick, clock)
+            except Exception:  # a failed step skips one frame; the show goes on
+                log.exception("frame %d failed", tick.index)
+                self.stats.error("engine", f"frame {tick.index} failed (see log)")
+                continue
             if last_tick_time is not None:
                 self.stats.intervals.append(sent - last_tick_time)
             last_tick_time = sent
@@ -343,6 +329,7 @@ class Daemon:
                                    "out": (self.stats.datagrams_out - counted["out"]) / elapsed}
                 counted = {"in": self.stats.messages_in, "out": self.stats.datagrams_out, "t": now}
                 self.lead = self._lead(clock.period)
+                self.rehearsal = _percentile(self.stats.rehearsals, 99)   # a late rehearsal would delay the step
                 status = osc.message("/bridge/status", json.dumps(self.snapshot))
                 for target in self.subscribers:
                     self._send(status, target)
@@ -352,6 +339,31 @@ class Daemon:
                 for target in self.targets():
                     self._send(schema, target)
                 next_schema = now + 5.0
+
+    def _frame(self, tick: Tick, clock: FrameClock) -> tuple[Frame, list[bytes], float]:
+        """Rehearse, compute in the lead before the deadline, send on it, settle: how long a step
+        takes moves when a frame is made, not when it arrives."""
+        rehearsed = time.perf_counter()
+        self.engine.rehearse()
+        self.stats.rehearsals.append(time.perf_counter() - rehearsed)
+        clock.until(tick.deadline - self.lead, self.stop_event)
+        started = time.perf_counter()
+        # From here until the frame has left the receive thread waits. A step is a few hundred
+        # small torch ops, each of which lets go of the GIL, and a flood being parsed would take
+        # it at every one (and again when the frame is due to leave): the frame would stretch by
+        # milliseconds. A command that arrives now misses this frame either way, so holding it
+        # back until the frame has left costs it nothing.
+        with self._computing:
+            frame = self.engine.tick(tick.deadline, on_error=lambda c, text: self.reply_error(c.sender, text))
+            datagrams = self.output.encode(frame)
+            self.stats.steps.append(time.perf_counter() - started)
+            clock.until(tick.deadline, self.stop_event)
+            sent = time.perf_counter()
+            for target in self.targets():
+                for d in datagrams:
+                    self._send(d, target)
+            self.engine.settle()      # what the next frame needs, once this one has left
+        return frame, datagrams, sent
 
     def _lead(self, period: float) -> float:
         """How early to start a frame. A change that arrives during the lead waits for the next

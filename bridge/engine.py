@@ -28,7 +28,7 @@ class Frame:
     index: int
     time: float                 # seconds since the show started, at the frame's deadline
     positions: np.ndarray       # (P, 21, 3) world metres, canonical
-    recognised: np.ndarray      # (P, L) emotion the head reads in the generated motion
+    recognised: np.ndarray      # (P, L) emotion the head reads in the generated motion, up to the frame before
     emotion: np.ndarray         # (P, L) conditioning this frame (after glide)
 
 
@@ -169,7 +169,16 @@ class Engine:
         self._glide_t += dt
         t = np.ones(self.performers) if self.glide <= 0 else np.clip(self._glide_t / self.glide, 0.0, 1.0)
         self.current = self._glide_from + (self.target - self._glide_from) * t[:, None]
-        positions, recognised = self.generator.step(self.current, self.params)
-        frame = Frame(self.frame, time, positions, recognised, self.current.copy())
+        positions = self.generator.step(self.current, self.params)
+        frame = Frame(self.frame, time, positions, self.generator.recognised, self.current.copy())
         self.frame += 1
         return frame
+
+    def rehearse(self) -> None:
+        """Warm the CPU's caches for the next tick, changing nothing (see SoloGenerator.rehearse)."""
+        self.generator.rehearse()
+
+    def settle(self) -> None:
+        """The bookkeeping a frame leaves for the next (see SoloGenerator.settle): call it once the
+        frame has been sent; the next tick does it first otherwise."""
+        self.generator.settle()

@@ -3,7 +3,7 @@
 Per frame, as IMMEDIATE bundles of at most 1,472 bytes:
     /motion/frame i f             frame number, seconds since start
     /motion/<n>/pose f…           flat x y z of every point of the layout (n from 1)
-    /motion/<n>/emotion f…        emotion recognised in the generated motion, label order
+    /motion/<n>/emotion f…        emotion recognised in the generated motion up to the frame before
     /motion/<n>/target f…         the emotion conditioning this frame (after glide), label order
     /motion/<n>/<point> f f f     one message per point, when per-joint output is on
 """

@@ -12,9 +12,11 @@ from .generate import SoloGenerator
 from .sampling import SamplingParams
 
 
-def _timed(fn: Callable[[], object], n: int, sync: Callable[[], None]) -> dict[str, float]:
+def _timed(fn: Callable[[], object], n: int, sync: Callable[[], None],
+           before: Callable[[], object] = lambda: None) -> dict[str, float]:
     times = []
     for _ in range(n):
+        before()
         sync()
         t = time.perf_counter()
         fn()
@@ -27,8 +29,9 @@ def _timed(fn: Callable[[], object], n: int, sync: Callable[[], None]) -> dict[s
 @torch.inference_mode()
 def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: str = "cpu",
                params: SamplingParams = SamplingParams()) -> list[dict]:
-    """Per batch size: the whole generator step (model, sampler, emotion scoring, trajectory),
-    the model alone with its cache, and the model re-run over a full window."""
+    """Per batch size: the generator's step to a frame (model, sampler with its emotion scoring,
+    trajectory) and the settling after it (recognised emotion, pace governor), the model alone
+    with its cache, and the model re-run over a full window."""
     model = model.to(device).eval()
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
     context, n_feat = model.config.context, model.config.n_features
@@ -38,7 +41,8 @@ def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, devi
         emotion = np.full((B, len(gen.labels)), 1.0 / len(gen.labels), dtype=np.float32)
         for _ in range(context + 16):          # fill the cache: steady state, window full
             gen.step(emotion, params)
-        step = _timed(lambda: gen.step(emotion, params), frames, sync)
+        step = _timed(lambda: gen.step(emotion, params), frames, sync, before=gen.settle)
+        settle = _timed(gen.settle, frames, sync, before=lambda: gen.step(emotion, params))
         e = torch.as_tensor(emotion, device=device)
         x = torch.randn(B, n_feat, device=device)
         pace = torch.ones(B, device=device)
@@ -50,7 +54,7 @@ def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, devi
         window_pace = pace[:, None].expand(-1, context)
         model(window, e, window_pace)
         full = _timed(lambda: model(window, e, window_pace), max(30, frames // 4), sync)
-        rows.append({"device": str(device), "performers": B, "context": context, "step": step,
+        rows.append({"device": str(device), "performers": B, "context": context, "step": step, "settle": settle,
                      "model_incremental": incremental, "model_full_window": full,
                      "speedup_p50": full["p50_ms"] / incremental["p50_ms"]})
     return rows

@@ -197,6 +197,8 @@ def _layout(layout: str) -> list[tuple[str, object]]:
 
 def to_layout(p: np.ndarray, layout: str) -> np.ndarray:
     """Canonical poses (..., 21, 3) → tracker layout (..., K, 3)."""
+    if layout == "canonical":       # the model's own: the default output, sent every frame
+        return p
     left, up, forward, scale = body_frame(p)
     out = []
     for _, point in _layout(layout):

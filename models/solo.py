@@ -39,9 +39,21 @@ def rotate(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(pairs * rot).flatten(-2)
 
 
+def _direct(module: type[nn.Module]) -> type[nn.Module]:
+    """`module` called straight through its forward. nn.Module.__call__ first looks for hooks,
+    which this model never sets, and at a live step's sizes (one frame, 128 features) the looking
+    costs nearly as much as the matmul it wraps: about 6 µs against 9 on a 2-core CPU, in a step
+    that makes some fifty such calls."""
+    return type(module.__name__, (module,), {"__call__": module.forward})
+
+
+Linear, LayerNorm, Sequential, GELU, Dropout = map(_direct, (nn.Linear, nn.LayerNorm, nn.Sequential, nn.GELU,
+                                                             nn.Dropout))
+
+
 def gelu() -> nn.Module:
     # the tanh form: at a live step's sizes the exact (erf) form costs several times as much on a CPU
-    return nn.GELU(approximate="tanh")
+    return GELU(approximate="tanh")
 
 
 @dataclass
@@ -74,8 +86,8 @@ class CausalSelfAttention(nn.Module):
         self.n_head = config.n_head
         self.head_dim = config.n_embd // config.n_head
         self.context = config.context
-        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
-        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        self.qkv = Linear(config.n_embd, 3 * config.n_embd)
+        self.proj = Linear(config.n_embd, config.n_embd)
         self.dropout = config.dropout
 
     def _split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -110,11 +122,11 @@ class CausalSelfAttention(nn.Module):
 class Block(nn.Module):
     def __init__(self, config: SoloConfig):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(config.n_embd)
+        self.ln_1 = LayerNorm(config.n_embd)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = nn.LayerNorm(config.n_embd)
-        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), gelu(),
-                                 nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))
+        self.ln_2 = LayerNorm(config.n_embd)
+        self.mlp = Sequential(Linear(config.n_embd, 4 * config.n_embd), gelu(),
+                                 Linear(4 * config.n_embd, config.n_embd), Dropout(config.dropout))
 
     def forward(self, x, rot, mask):
         x = x + self.attn(self.ln_1(x), rot, mask)
@@ -131,10 +143,10 @@ class EmotionHead(nn.Module):
 
     def __init__(self, config: SoloConfig, hidden: int = 96):
         super().__init__()
-        self.embed = nn.Sequential(nn.Linear(2 * config.n_features, hidden), gelu(),
-                                   nn.Linear(hidden, hidden), gelu())
-        self.score = nn.Linear(hidden, 1)
-        self.out = nn.Linear(hidden, config.n_labels)
+        self.embed = Sequential(Linear(2 * config.n_features, hidden), gelu(),
+                                   Linear(hidden, hidden), gelu())
+        self.score = Linear(hidden, 1)
+        self.out = Linear(hidden, config.n_labels)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """frames (B, T, F), T ≥ 2 → logits (B, L)."""
@@ -182,13 +194,13 @@ class SoloModel(nn.Module):
         super().__init__()
         self.config = config
         C, Fd, G = config.n_embd, config.n_features, config.n_mix
-        self.frame_in = nn.Linear(Fd, C)
+        self.frame_in = Linear(Fd, C)
         # conditioning: the emotion weights and the pace, per frame
-        self.condition_in = nn.Sequential(nn.Linear(config.n_labels + 1, C), gelu(), nn.Linear(C, C))
+        self.condition_in = Sequential(Linear(config.n_labels + 1, C), gelu(), Linear(C, C))
         self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
-        self.ln_f = nn.LayerNorm(C)
-        self.mean_head = nn.Linear(C, Fd)
-        self.mdn_head = nn.Linear(C, G + 2 * G * Fd)
+        self.ln_f = LayerNorm(C)
+        self.mean_head = Linear(C, Fd)
+        self.mdn_head = Linear(C, G + 2 * G * Fd)
         self.emotion_head = EmotionHead(config)
         self.apply(self._init_weights)
 
