@@ -68,11 +68,6 @@ def _rows(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     return x[torch.arange(x.shape[0], device=x.device), g]
 
 
-def _standardise(t: torch.Tensor) -> torch.Tensor:
-    """Per row, across components, so movement, noise and emotion weigh in comparable units."""
-    return (t - t.mean(-1, keepdim=True)) / (t.std(-1, keepdim=True, unbiased=False) + 1e-6)
-
-
 def movement(mu: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
     """How far each component's mean moves from the previous frame: (B, G)."""
     return (mu - prev.unsqueeze(1)).abs().mean(-1)
@@ -100,8 +95,12 @@ def choose_emotion(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tenso
                    last: torch.Tensor | None = None) -> torch.Tensor:
     """Component index (B,) for the emotion sampler; emotion_score (B, G) is the log-probability
     the emotion head gives the target emotion for each candidate frame."""
-    score = (_standardise(movement(mu, prev)) - p.k * _standardise(sigma.mean(-1))
-             + p.emotion_weight * _standardise(emotion_score))
+    # each term standardised across components, so movement, noise and emotion weigh in comparable
+    # units; stacked, so that is one set of ops for all three
+    terms = torch.stack([movement(mu, prev), sigma.mean(-1), emotion_score], dim=1)            # (B, 3, G)
+    std, mean = torch.std_mean(terms, dim=-1, correction=0, keepdim=True)
+    z = (terms - mean) / (std + 1e-6)
+    score = z[:, 0] - p.k * z[:, 1] + p.emotion_weight * z[:, 2]
     logits = _held(torch.log_softmax(pi_logits, -1) + score, last, p.hold) / p.temperature
     return _draw(logits, generator)
 

@@ -1,7 +1,12 @@
+import socket
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
 
+from bridge import clock as clock_module
 from bridge.clock import FrameClock, OfflineClock
 
 
@@ -38,3 +43,29 @@ def test_a_frame_woken_early_is_held_until_its_deadline():
     assert tick.deadline == pytest.approx(0.1)
     clock.until(tick.deadline)
     assert clock.now() >= tick.deadline          # never sent before it is due
+
+
+def test_the_last_stretch_of_a_wait_lets_other_threads_run(monkeypatch):
+    # The receive thread must be able to take a command while the frame thread spins towards a
+    # deadline. With forced GIL switches rare (every 5 s), a spin that held the GIL would keep
+    # it out until the deadline had passed.
+    monkeypatch.setattr(clock_module, "SPIN_S", 10.0)     # make the whole wait a spin
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    got = threading.Event()
+    thread = threading.Thread(target=lambda: (receiver.recvfrom(16), got.set()), daemon=True)
+    thread.start()
+    # a sender in another process, so that it sends while this thread spins
+    sender = subprocess.Popen([sys.executable, "-c", "import socket; socket.socket(socket.AF_INET, "
+                               f"socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', {receiver.getsockname()[1]}))"])
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(5.0)
+    try:
+        clock = FrameClock(30)
+        clock.until(clock.now() + 1.0)
+        assert got.is_set()                               # it ran while the clock spun
+    finally:
+        sys.setswitchinterval(interval)
+        sender.wait(5)
+        thread.join(5)
+        receiver.close()

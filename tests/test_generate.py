@@ -97,3 +97,12 @@ def test_parse_emotion():
     np.testing.assert_allclose(parse_emotion("joy", labels), [0, 1, 0])
     with pytest.raises(ValueError):
         parse_emotion("happy=0", labels)
+
+
+def test_rehearsing_before_each_step_changes_nothing():
+    plain, rehearsed = generator(), generator()
+    emotion = np.eye(7, dtype=np.float32)[:2]
+    for t in range(30):                                  # past a full window of the tiny model's cache
+        rehearsed.rehearse()
+        np.testing.assert_array_equal(rehearsed.step(emotion, SamplingParams()), plain.step(emotion, SamplingParams()))
+    torch.testing.assert_close(rehearsed.cache.k, plain.cache.k, rtol=0, atol=0)
