@@ -261,12 +261,13 @@ def cmd_bench_solo(args: argparse.Namespace) -> None:
         return
     table = Table(title=f"solo step latency, {args.frames} frames, context {rows[0]['context']}, "
                         f"{torch.get_num_threads()} CPU threads")
-    for col in ("device", "performers", "step p50", "step p99", "settle p50", "model inc. p50", "full window p50",
-                "speed-up"):
+    for col in ("device", "performers", "step p50", "step p99", "settle p50", "live cold p50", "live rehearsed p50",
+                "model inc. p50", "full window p50", "speed-up"):
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(r["device"], str(r["performers"]), f"{r['step']['p50_ms']:.2f} ms", f"{r['step']['p99_ms']:.2f} ms",
-                      f"{r['settle']['p50_ms']:.2f} ms",
+                      f"{r['settle']['p50_ms']:.2f} ms", f"{r['live_cold']['p50_ms']:.2f} ms",
+                      f"{r['live_rehearsed']['p50_ms']:.2f} ms",
                       f"{r['model_incremental']['p50_ms']:.2f} ms", f"{r['model_full_window']['p50_ms']:.2f} ms",
                       f"{r['speedup_p50']:.1f}×")
     out.print(table)

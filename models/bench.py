@@ -12,6 +12,11 @@ from .generate import SoloGenerator
 from .sampling import SamplingParams
 
 
+def _summary(times: list[float]) -> dict[str, float]:
+    a = np.array(times) * 1e3
+    return {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99))}
+
+
 def _timed(fn: Callable[[], object], n: int, sync: Callable[[], None],
            before: Callable[[], object] = lambda: None) -> dict[str, float]:
     times = []
@@ -22,16 +27,35 @@ def _timed(fn: Callable[[], object], n: int, sync: Callable[[], None],
         fn()
         sync()
         times.append(time.perf_counter() - t)
-    a = np.array(times) * 1e3
-    return {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99))}
+    return _summary(times)
+
+
+def _live(gen: SoloGenerator, emotion: np.ndarray, params: SamplingParams, n: int, sync: Callable[[], None],
+          period: float = 1 / 30) -> dict[str, dict[str, float]]:
+    """Steps a frame period apart, as the daemon makes them, alternately straight after the idle
+    wait and after a rehearsal (`SoloGenerator.rehearse`); interleaved, so that the machine's
+    drift touches both alike."""
+    times: dict[str, list[float]] = {"cold": [], "rehearsed": []}
+    for i in range(2 * n):
+        gen.settle()
+        time.sleep(period)
+        if i % 2:
+            gen.rehearse()
+        sync()
+        t = time.perf_counter()
+        gen.step(emotion, params)
+        sync()
+        times["rehearsed" if i % 2 else "cold"].append(time.perf_counter() - t)
+    return {kind: _summary(t) for kind, t in times.items()}
 
 
 @torch.inference_mode()
 def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: str = "cpu",
                params: SamplingParams = SamplingParams()) -> list[dict]:
     """Per batch size: the generator's step to a frame (model, sampler with its emotion scoring,
-    trajectory) and the settling after it (recognised emotion, pace governor), the model alone
-    with its cache, and the model re-run over a full window."""
+    trajectory) and the settling after it (recognised emotion, pace governor); the step at a live
+    pace, cold and rehearsed; the model alone with its cache, and the model re-run over a full
+    window."""
     model = model.to(device).eval()
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
     context, n_feat = model.config.context, model.config.n_features
@@ -43,6 +67,7 @@ def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, devi
             gen.step(emotion, params)
         step = _timed(lambda: gen.step(emotion, params), frames, sync, before=gen.settle)
         settle = _timed(gen.settle, frames, sync, before=lambda: gen.step(emotion, params))
+        live = _live(gen, emotion, params, max(30, frames // 2), sync)
         e = torch.as_tensor(emotion, device=device)
         x = torch.randn(B, n_feat, device=device)
         pace = torch.ones(B, device=device)
@@ -55,6 +80,7 @@ def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, devi
         model(window, e, window_pace)
         full = _timed(lambda: model(window, e, window_pace), max(30, frames // 4), sync)
         rows.append({"device": str(device), "performers": B, "context": context, "step": step, "settle": settle,
+                     "live_cold": live["cold"], "live_rehearsed": live["rehearsed"],
                      "model_incremental": incremental, "model_full_window": full,
                      "speedup_p50": full["p50_ms"] / incremental["p50_ms"]})
     return rows

@@ -137,9 +137,10 @@ class SoloGenerator:
     def rehearse(self) -> None:
         """A model step on a scratch cache, thrown away: it changes nothing. Between frames a live
         machine runs other work and the model's weights and code drop out of the CPU's caches;
-        a step that finds them there is about a fifth faster (`bench serve`). The daemon rehearses
-        just before it starts a frame, so the step that a change waits for runs warm."""
-        if self.cache.k is None:
+        a step that finds them there is 15-20 % faster (`bench solo`, live cold vs rehearsed). The
+        daemon rehearses just before it starts a frame, so the step that a change waits for runs
+        warm. Not on a GPU: there its kernels would only queue ahead of the real step's."""
+        if self.cache.k is None or self.device.type != "cpu":
             return
         if self._scratch is None or self._scratch.k.shape != self.cache.k.shape:
             full = self.model.config.context       # attend over a full window, as a live step does
