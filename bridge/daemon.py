@@ -34,6 +34,7 @@ MAX_PACKETS_PER_SENDER = 2000     # per second per (address, port); beyond that,
 MAX_ERROR_REPLIES = 5             # per second per sender
 VERSION = "0.1.0"
 LEAD_START = 0.005                # seconds before a deadline the first frames are computed
+REHEARSAL_START = 0.003           # seconds before the lead the first frames are rehearsed
 LATE_ALLOWANCE = 0.001            # seconds the slowest 1 % of steps may send their frame late
 
 
@@ -131,7 +132,7 @@ class Daemon:
         self._computing = threading.Lock()   # held by the frame thread while it computes a frame
         self.started = time.time()
         self.lead = LEAD_START
-        self.rehearsal = 0.0          # seconds a rehearsal takes (see Engine.rehearse), before the lead
+        self.rehearsal = REHEARSAL_START
         self.midi_map = load_midi_map(config.midi_map)
         self._midi_lock = threading.Lock()
         self.midi = MidiInputs(config.midi, self.on_midi)
@@ -329,7 +330,7 @@ class Daemon:
                                    "out": (self.stats.datagrams_out - counted["out"]) / elapsed}
                 counted = {"in": self.stats.messages_in, "out": self.stats.datagrams_out, "t": now}
                 self.lead = self._lead(clock.period)
-                self.rehearsal = _percentile(self.stats.rehearsals, 99)   # a late rehearsal would delay the step
+                self.rehearsal = self._rehearsal(clock.period)
                 status = osc.message("/bridge/status", json.dumps(self.snapshot))
                 for target in self.subscribers:
                     self._send(status, target)
@@ -343,9 +344,10 @@ class Daemon:
     def _frame(self, tick: Tick, clock: FrameClock) -> tuple[Frame, list[bytes], float]:
         """Rehearse, compute in the lead before the deadline, send on it, settle: how long a step
         takes moves when a frame is made, not when it arrives."""
-        rehearsed = time.perf_counter()
-        self.engine.rehearse()
-        self.stats.rehearsals.append(time.perf_counter() - rehearsed)
+        if self.rehearsal:
+            rehearsed = time.perf_counter()
+            self.engine.rehearse()
+            self.stats.rehearsals.append(time.perf_counter() - rehearsed)
         clock.until(tick.deadline - self.lead, self.stop_event)
         started = time.perf_counter()
         # From here until the frame has left the receive thread waits. A step is a few hundred
@@ -375,6 +377,16 @@ class Daemon:
         typical, slow = np.percentile(np.fromiter(self.stats.steps, float), [50, 99])
         return float(min(period / 2, max(typical, slow - LATE_ALLOWANCE)))
 
+    def _rehearsal(self, period: float) -> float:
+        """How long before the lead to rehearse (see Engine.rehearse): as long as the slowest
+        rehearsals take, since one that ran into the lead would delay the step. None at all (0)
+        where that would not fit in the half period the lead leaves idle: frames that close
+        together keep the caches warm anyway."""
+        if not self.stats.rehearsals:
+            return REHEARSAL_START
+        slow = _percentile(self.stats.rehearsals, 99)
+        return slow if self.lead + slow <= period / 2 else 0.0
+
     def make_snapshot(self, frame) -> dict:
         s, e, g = self.stats, self.engine, self.engine.generator
         pace = g.measured if g.measured is not None else np.zeros(e.performers)
@@ -388,7 +400,7 @@ class Daemon:
             "model": self.model_name, "device": self.device, "mode": e.mode,
             "fps_target": e.fps, "fps": round(fps, 2), "frames": s.frames, "missed": s.missed,
             "step_p50_ms": round(_percentile(s.steps, 50) * 1e3, 2), "step_p99_ms": round(_percentile(s.steps, 99) * 1e3, 2),
-            "lead_ms": round(self.lead * 1e3, 2),
+            "lead_ms": round(self.lead * 1e3, 2), "rehearsal_ms": round(self.rehearsal * 1e3, 2),
             "jitter_p99_ms": round(_percentile([abs(i - period) for i in intervals], 99) * 1e3, 2),
             "osc_in_per_s": round(self._rates["in"], 1), "osc_out_per_s": round(self._rates["out"], 1),
             "packets_in": s.packets_in, "errors": dict(s.errors), "recent_errors": list(s.recent_errors),

@@ -103,8 +103,9 @@ def test_ping_status_subscribe_unsubscribe(daemon, client):
     status = next(m for m in replies(client) if m.address == "/bridge/status")
     snapshot = json.loads(status.params[0])
     assert snapshot["labels"][1] == "happy" and snapshot["fps_target"] == 30
-    # frames are computed ahead of their deadline, by less than half a period
-    assert 0 < snapshot["lead_ms"] <= 1000 / 30 / 2
+    # frames are rehearsed and computed ahead of their deadline, by less than half a period
+    assert 0 < snapshot["lead_ms"] and 0 < snapshot["rehearsal_ms"]
+    assert snapshot["lead_ms"] + snapshot["rehearsal_ms"] <= 1000 / 30 / 2
     sub = Listener()
     client.send_message("/bridge/subscribe", [sub.port])
     schema = sub.wait_for("/motion/schema")
