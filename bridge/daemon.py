@@ -2,8 +2,9 @@
 
 The receive thread parses and validates, answers pings, subscriptions and errors, and hands
 commands to the engine's queue; it never touches engine state. The frame thread waits on the
-clock, ticks the engine, sends the frame and publishes a snapshot; it never waits on a socket
-(sends are non-blocking UDP), a log handler or the dashboard.
+clock, takes whatever datagrams are still waiting in the socket as a frame starts (the same way,
+under the same lock, so order holds), ticks the engine, sends the frame and publishes a snapshot;
+it never waits on a socket (sends are non-blocking UDP), a log handler or the dashboard.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import collections
 import ipaddress
 import json
 import logging
+import selectors
 import socket
 import threading
 import time
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 RCVBUF = 4 << 20
 MAX_PACKETS_PER_SENDER = 2000     # per second per (address, port); beyond that, dropped unread
 MAX_ERROR_REPLIES = 5             # per second per sender
+PENDING_LIMIT = 16                # datagrams the frame thread takes from the socket as a frame starts
 VERSION = "0.1.0"
 LEAD_START = 0.005                # seconds before a deadline the first frames are computed
 REHEARSAL_START = 0.003           # seconds before the lead the first frames are rehearsed
@@ -120,7 +123,7 @@ class Daemon:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         self.sock.bind((config.host, config.port))
-        self.sock.settimeout(0.2)
+        self.sock.setblocking(False)
         self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.out.setblocking(False)
         self.subscribers: dict[tuple[str, int], float] = {}
@@ -177,17 +180,23 @@ class Daemon:
         return ok
 
     def _receive_loop(self) -> None:
+        waiting = selectors.DefaultSelector()
+        waiting.register(self.sock, selectors.EVENT_READ)
         while not self.stop_event.is_set():
+            if waiting.select(timeout=0.2):
+                with self._computing:         # stand aside while a frame is computed
+                    self.receive(1)
+        waiting.close()
+
+    def receive(self, limit: int) -> None:
+        """Take up to `limit` datagrams waiting in the socket, without blocking. Only ever with
+        `_computing` held: the receive thread and the frame thread both take datagrams, and the
+        lock keeps them in the order they arrived."""
+        for _ in range(limit):
             try:
                 datagram, sender = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                if self.stop_event.is_set():
-                    return
-                continue
-            with self._computing:             # stand aside while a frame is computed
-                pass
+            except OSError:                   # nothing waiting (BlockingIOError), or closed on stop
+                return
             self.stats.packets_in += 1
             if not self.allowed(sender[0]):
                 self.stats.error("denied", f"{sender[0]} is not in --allow; packet dropped")
@@ -356,6 +365,10 @@ class Daemon:
         # milliseconds. A command that arrives now misses this frame either way, so holding it
         # back until the frame has left costs it nothing.
         with self._computing:
+            # Datagrams that arrived while the receive thread was still waking (on a virtual
+            # machine that can take a few tenths of a millisecond) are taken now: a command sent
+            # just before the frame started makes it.
+            self.receive(PENDING_LIMIT)
             frame = self.engine.tick(tick.deadline, on_error=lambda c, text: self.reply_error(c.sender, text))
             datagrams = self.output.encode(frame)
             self.stats.steps.append(time.perf_counter() - started)

@@ -163,6 +163,17 @@ BAD = [
 ]
 
 
+def test_the_last_of_a_fast_burst_of_commands_is_the_one_that_holds(daemon, client):
+    # both the receive thread and, as each frame starts, the frame thread take datagrams from the
+    # socket: they must still be applied in the order they were sent
+    for i in range(1, 401):
+        client.send_message("/variance", float(i))
+    settle(daemon, 0.3)
+    assert daemon.engine.params[0].variance == 400.0
+    client.send_message("/variance", 3.0)
+    settle(daemon)
+
+
 def test_bad_input_gets_an_error_reply_and_the_stream_goes_on(daemon, client):
     before = frame_number(daemon.listener)
     errors_before = sum(daemon.stats.errors.values())
