@@ -132,7 +132,7 @@ class Daemon:
         self._error_limit = RateLimiter(MAX_ERROR_REPLIES)
         self._rates = {"in": 0.0, "out": 0.0}
         self._threads: list[threading.Thread] = []
-        self._computing = threading.Lock()   # held by the frame thread while it computes a frame
+        self._computing = threading.Lock()   # a frame being computed, or a datagram being taken (see receive)
         self.started = time.time()
         self.lead = LEAD_START
         self.rehearsal = REHEARSAL_START

@@ -126,7 +126,7 @@ class Block(nn.Module):
         self.attn = CausalSelfAttention(config)
         self.ln_2 = LayerNorm(config.n_embd)
         self.mlp = Sequential(Linear(config.n_embd, 4 * config.n_embd), gelu(),
-                                 Linear(4 * config.n_embd, config.n_embd), Dropout(config.dropout))
+                              Linear(4 * config.n_embd, config.n_embd), Dropout(config.dropout))
 
     def forward(self, x, rot, mask):
         x = x + self.attn(self.ln_1(x), rot, mask)
@@ -144,7 +144,7 @@ class EmotionHead(nn.Module):
     def __init__(self, config: SoloConfig, hidden: int = 96):
         super().__init__()
         self.embed = Sequential(Linear(2 * config.n_features, hidden), gelu(),
-                                   Linear(hidden, hidden), gelu())
+                                Linear(hidden, hidden), gelu())
         self.score = Linear(hidden, 1)
         self.out = Linear(hidden, config.n_labels)
 
