@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from bridge import logqueue
+
 console = Console(stderr=True)
 out = Console()
 
@@ -299,7 +301,23 @@ def serve_config(args: argparse.Namespace):
     return ServeConfig(**values)
 
 
-def cmd_serve(args: argparse.Namespace) -> None:
+FATAL_EXIT = 3        # the watchdog stopped the daemon: a service manager should restart it
+FATAL_GRACE_S = 5.0   # ... and if the main thread cannot finish by then (a blocked terminal), exit anyway
+
+
+def _exit_soon(reason: str) -> None:
+    """Called by the watchdog: make sure the process ends with FATAL_EXIT even if the main thread
+    is stuck writing to a terminal or pipe that nobody reads."""
+    import os
+    import threading
+
+    def last_resort() -> None:
+        time.sleep(FATAL_GRACE_S)
+        os._exit(FATAL_EXIT)
+    threading.Thread(target=last_resort, name="exit", daemon=True).start()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
     from bridge import dashboard
@@ -309,8 +327,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # one thread steps a few dancers as fast as two, with a steadier p99 (bench solo), and leaves
     # the other cores to the OSC thread and the system
     torch.set_num_threads(config.threads or (1 if config.performers <= 8 else torch.get_num_threads()))
-    daemon = create(config)
-    stop = threading.Event()
+    daemon = create(config, on_fatal=_exit_soon)
+    stop = daemon.stop_event
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     daemon.start()
     console.print(f"motionbridge: {daemon.model_name} on {daemon.device}; listening on OSC "
@@ -331,6 +349,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     finally:
         daemon.stop()
         console.print(f"stopped after {daemon.stats.frames} frames")
+    if daemon.fatal:
+        console.print(f"[red]error:[/red] {daemon.fatal}; exiting with status {FATAL_EXIT}", highlight=False)
+        return FATAL_EXIT
+    return 0
 
 
 def cmd_monitor(args: argparse.Namespace) -> None:
@@ -386,6 +408,40 @@ def cmd_bench_serve(args: argparse.Namespace) -> None:
                       *(f"{r[k]:.2f}" if r[k] is not None else "–" for k in ("daemon_step_p50_ms", "daemon_step_p99_ms", "daemon_lead_ms")))
     out.print(table)
     out.print(f"times in ms; target: change→frame ≤ one period + 3 ms = {1000 / args.fps + 3:.1f} ms")
+
+
+def cmd_bench_fuzz(args: argparse.Namespace) -> int:
+    from bridge.bench import bench_fuzz
+    console.print(f"firing {args.packets:,} hostile datagrams at {args.rate:g}/s from {args.ports} ports "
+                  f"(about {args.packets / args.rate:.0f} s)…")
+    r = bench_fuzz(args.packets, args.rate, args.ports, args.fps, args.seed)
+    if args.json:
+        print(json.dumps(r, indent=2))
+    else:
+        table = Table(title=f"fuzz: {r['sent']:,} of {r['packets']:,} datagrams sent at {r['rate']:g}/s from "
+                            f"{r['ports']} ports in {r['seconds']:.0f} s", show_header=False)
+        rows = [
+            ("frames delivered / expected", f"{r['frames']:,} / {r['frames_expected']:,} ({r['fps_ratio']:.2%} of "
+                                            f"{r['fps_target']:g} fps)"),
+            ("missed, failed frames (daemon)", f"{r['missed_frames']}, {r['failed_frames']}"),
+            ("longest frame gap", f"{r['max_gap_ms']:.1f} ms"),
+            ("jitter p50 / p99", f"{r['jitter_p50_ms']:.2f} / {r['jitter_p99_ms']:.2f} ms"),
+            ("performer's change → frame", f"p50 {r['change_to_frame_p50_ms']:.1f}, p99 {r['change_to_frame_p99_ms']:.1f}, "
+                                           f"max {r['change_to_frame_max_ms']:.1f} ms; {r['changes']} landed, "
+                                           f"{r['changes_lost']} lost (target: one period + 3 ms = "
+                                           f"{r['frame_period_ms'] + 3:.1f} ms)"),
+            ("RSS before → after", f"{r['rss_before_mb']:.1f} → {r['rss_after_mb']:.1f} MB ({r['rss_growth_mb']:+.1f})"),
+            ("dropped by the socket", f"{r['kernel_drops']:,}"),
+            ("counted by the daemon", ", ".join(f"{k} {v:,}" for k, v in sorted(r["errors"].items())) or "nothing"),
+            ("threads", ", ".join(f"{k} {v}" for k, v in r["threads"].items()) or "no answer"),
+        ]
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+    if not r["threads_alive"]:
+        console.print("[red]a thread was lost, or the daemon stopped answering[/red]")
+        return 1
+    return 0
 
 
 def cmd_record(args: argparse.Namespace) -> None:
@@ -580,9 +636,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--performers", default="1,8")
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--fps", type=float, default=30.0)
-    p.add_argument("--flood", type=int, default=10_000, help="garbage messages a second in a second run (0: none)")
+    p.add_argument("--flood", type=int, default=10_000, help="hostile datagrams a second from one port, in a second run (0: none)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_serve)
+    p = bench_cmds.add_parser("fuzz", help="a daemon under malformed and hostile datagrams from many ports",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--packets", type=int, default=1_000_000)
+    p.add_argument("--rate", type=float, default=2000, help="datagrams a second, all ports together")
+    p.add_argument("--ports", type=int, default=16, help="source ports the datagrams come from")
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_fuzz)
 
     from bridge.daemon import ServeConfig
     p = commands.add_parser("serve", help="run the daemon: OSC in, motion out", description=
@@ -631,16 +696,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     args.argv = argv
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
-                        handlers=[RichHandler(console=console, show_time=False, show_path=False)])
+    # every log call only queues its record; one thread writes them (see bridge.logqueue)
+    logs = logqueue.install([RichHandler(console=console, show_time=False, show_path=False)],
+                            logging.DEBUG if args.verbose else logging.INFO)
     try:
-        args.func(args)
+        return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
     except (CommandError, ValueError, RuntimeError, OSError) as e:
-        console.print(f"[red]error:[/red] {e}", highlight=False)
+        console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)   # one line, however long
         return 2
-    return 0
+    finally:
+        logs.stop()
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ class FrameClock:
     def _deadline(self, index: int) -> float:
         return self._anchor + (index - self._anchor_index) * self.period
 
+    def next_deadline(self) -> float:
+        """When the next frame is due, in time.perf_counter() seconds."""
+        return self.start + self._deadline(self.index)
+
     def now(self) -> float:
         return time.perf_counter() - self.start
 

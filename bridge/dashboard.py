@@ -27,10 +27,17 @@ def _health(s: dict) -> Table:
     t.add_row("step", f"p50 {s.get('step_p50_ms', 0):.2f} ms   p99 {s.get('step_p99_ms', 0):.2f} ms   "
                       f"started {s.get('lead_ms', 0):.1f} ms ahead")
     t.add_row("jitter p99", f"{s.get('jitter_p99_ms', 0):.2f} ms")
-    t.add_row("frames", f"{s.get('frames', 0)}   missed {s.get('missed', 0)}")
+    t.add_row("frames", f"{s.get('frames', 0)}   missed {s.get('missed', 0)}   failed {s.get('failed', 0)}")
+    threads = s.get("threads", {})
+    if threads:
+        ok = all(v == "ok" for v in threads.values())
+        t.add_row("threads", Text("  ".join(f"{k} {v}" for k, v in threads.items()), style="green" if ok else "bold red"))
     t.add_row("OSC", f"in {s.get('osc_in_per_s', 0):.0f}/s   out {s.get('osc_out_per_s', 0):.0f}/s")
+    lost = s.get("kernel_drops", 0)
+    t.add_row("dropped", Text(f"by the socket (buffer full) {lost}   log lines {s.get('log_dropped', 0)}",
+                              style="yellow" if lost else ""))
     t.add_row("listen", s.get("listen", "?"))
-    t.add_row("send to", ", ".join(s.get("send_to", [])) or "–")
+    t.add_row("send to", f"{s.get('send_to', '–')} and the subscribers")
     t.add_row("model", f"{s.get('model', '?')} on {s.get('device', '?')}, mode {s.get('mode', '?')}")
     sp = s.get("sampler", {})
     t.add_row("sampler", f"{sp.get('name', '?')}  variance ÷{sp.get('variance', 0):g}  temp {sp.get('temperature', 0):g}"
@@ -83,7 +90,7 @@ def _errors(s: dict) -> Table:
     t = Table.grid(padding=(0, 2))
     counts = s.get("errors", {})
     total = sum(counts.values())
-    t.add_row(Text(f"{total} bad inputs", style="yellow" if total else "green"),
+    t.add_row(Text(f"{total} errors", style="yellow" if total else "green"),
               "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     for line in s.get("recent_errors", [])[-4:]:
         t.add_row("", Text(line[:110], style="yellow"))
@@ -94,8 +101,10 @@ def render(s: dict) -> Panel:
     if not s:
         return Panel("waiting for the first frame…", title="motionbridge")
     subs = s.get("subscribers", [])
+    listed = ", ".join(subs[:6]) + (f" and {len(subs) - 6} more" if len(subs) > 6 else "")
     body = Group(_health(s), Text(""), _emotions(s), Text(""), _midi(s), Text(""),
-                 Text(f"subscribers: {', '.join(subs) if subs else 'none'}"), _errors(s))
+                 Text(f"subscribers ({len(subs)} of {s.get('subscriber_limit', '?')}): {listed or 'none'}"),
+                 _errors(s))
     return Panel(body, title=f"motionbridge {s.get('version', '')} · up {s.get('uptime_s', 0):.0f} s",
                  border_style="blue")
 
@@ -104,6 +113,9 @@ def status_line(s: dict) -> str:
     """One line for logs when there is no terminal."""
     if not s:
         return "starting"
+    threads = s.get("threads", {})
+    trouble = [f"{k} {v}" for k, v in threads.items() if v != "ok"]
     return (f"fps {s['fps']:.2f}/{s['fps_target']:g} step p99 {s['step_p99_ms']:.2f} ms jitter p99 "
             f"{s['jitter_p99_ms']:.2f} ms frames {s['frames']} missed {s['missed']} in {s['osc_in_per_s']:.0f}/s "
-            f"errors {sum(s['errors'].values())} subscribers {len(s['subscribers'])}")
+            f"errors {sum(s['errors'].values())} dropped {s.get('kernel_drops', 0)} subscribers {len(s['subscribers'])}"
+            + (f" THREADS: {', '.join(trouble)}" if trouble else ""))

@@ -18,7 +18,7 @@ from models.emotions import resolve
 from models.generate import SoloGenerator
 from models.sampling import SamplingParams
 
-from .protocol import Command, tracked_pose, valence_arousal
+from .protocol import Command, tracked_pose
 
 log = logging.getLogger(__name__)
 
@@ -123,15 +123,6 @@ class Engine:
             for layout, points, space in poses[:1]:
                 self.tracked = tracked_pose(layout, points, space or self.pose_space)
                 self.poses_received += 1
-        elif c.name == "wek":
-            values = np.clip(c.value, 0, None)
-            if len(values) == len(self.labels) and values.sum() > 0:
-                self._set_target(rows, values / values.sum())
-            elif len(values) == 2:
-                self._set_target(rows, valence_arousal(float(c.value[0]), float(c.value[1]), self.labels))
-            else:
-                raise ValueError(f"/wek/inputs: expected {len(self.labels)} emotion weights or 2 values "
-                                 f"(valence, arousal); got {len(values)}")
         else:
             raise ValueError(f"unknown command {c.name}")
 
@@ -148,18 +139,20 @@ class Engine:
         return (1 - self.mix) * self.presets["a"] + self.mix * self.presets["b"]
 
     def drain(self, on_error=None) -> int:
-        """Apply every queued command; errors go to on_error(command, message)."""
+        """Apply every queued command. Commands come validated (protocol.interpret), so none should
+        fail; one that does is skipped, goes to on_error(command, exception), and costs nothing
+        else: the rest are applied and the frame is made."""
         n = 0
         while self.queue:
             c = self.queue.popleft()
             n += 1
             try:
                 self.apply(c)
-            except ValueError as e:
+            except Exception as e:
                 if on_error:
-                    on_error(c, str(e))
+                    on_error(c, e)
                 else:
-                    log.warning("%s", e)
+                    log.warning("command %s failed: %s", c.name, e)
         return n
 
     def tick(self, time: float, on_error=None) -> Frame:

@@ -3,7 +3,8 @@
 Outgoing messages are packed straight from arrays (one struct call per message instead of
 python-osc's builder, ~100× faster), gathered into bundles with the IMMEDIATE timetag and split
 so that no datagram is larger than 1,472 bytes (one Ethernet frame, no IP fragmentation).
-Incoming packets are parsed with python-osc's parser; timetags are never waited on.
+Incoming packets are parsed by our own strict parser (python-osc's loops forever on some bundles
+and logs on others); timetags are never waited on.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
-from pythonosc.osc_packet import OscPacket, ParseError
 
 MAX_DATAGRAM = 1472
 IMMEDIATELY = struct.pack(">Q", 1)
@@ -71,32 +71,149 @@ def bundles(messages: Iterable[bytes], limit: int = MAX_DATAGRAM) -> list[bytes]
 class Message:
     address: str
     args: tuple
+    raw: bytes = b""       # the message's own bytes, as they came (a pong echoes them)
 
 
 class OscError(ValueError):
     """A datagram that is not valid OSC."""
 
 
-def parse(datagram: bytes) -> Iterator[Message]:
-    """Every message in a datagram, bundles flattened, timetags ignored (we never wait on them)."""
-    if not datagram or datagram[:1] not in (b"/", b"#"):
-        raise OscError("not an OSC packet (must start with '/' or '#bundle')")
+MAX_DEPTH = 4          # bundles inside bundles, and arrays inside arrays
+MAX_MESSAGES = 64      # in one datagram: what one packet can ask of the daemon is bounded
+_FIXED = {"i": ">i", "f": ">f", "h": ">q", "d": ">d", "c": ">I", "r": ">BBBB", "m": ">BBBB", "t": ">II"}
+_SIZES = {tag: struct.calcsize(fmt) for tag, fmt in _FIXED.items()}
+_CONSTANTS = {"T": True, "F": False, "N": None, "I": None}   # no bytes; I (impulse) reads as nothing
+
+
+def parse(datagram: bytes) -> list[Message]:
+    """Every message in a datagram, bundles flattened, timetags ignored (we never wait on them).
+
+    Our own parser, for input nobody vouches for: every size and count is checked against the
+    bytes that are there, bundles and arrays nest at most MAX_DEPTH deep, a datagram holds at most
+    MAX_MESSAGES messages (counted before any is parsed), and nothing is logged. Each step moves
+    forward by at least four bytes, so the work is linear in the datagram's length and ends.
+    Raises OscError saying what is wrong.
+    """
+    data = bytes(datagram)
+    if data.startswith(b"#bundle\x00"):
+        spans: list[tuple[int, int]] = []
+        _bundle(data, 0, len(data), 1, spans)
+        return [_message(data, start, end) for start, end in spans]
+    if data[:1] == b"/":
+        return [_message(data, 0, len(data))]
+    raise OscError("not an OSC packet (must start with '/' or '#bundle')")
+
+
+def _bundle(data: bytes, at: int, end: int, depth: int, spans: list[tuple[int, int]]) -> None:
+    """Where each message of a bundle lies, sizes checked, without parsing the messages."""
+    if depth > MAX_DEPTH:
+        raise OscError(f"bundles nested more than {MAX_DEPTH} deep")
+    if end - at < 16:
+        raise OscError("a bundle shorter than its header and timetag")
+    at += 16
+    while at < end:
+        if end - at < 4:
+            raise OscError("a bundle element's size runs past the end of the packet")
+        (size,) = struct.unpack_from(">i", data, at)
+        at += 4
+        if size <= 0 or size % 4 or size > end - at:
+            raise OscError(f"a bundle element of size {size}, with {end - at} bytes left (sizes are "
+                           "positive multiples of 4)")
+        if data.startswith(b"#bundle\x00", at):
+            _bundle(data, at, at + size, depth + 1, spans)
+        elif data[at:at + 1] == b"/":
+            if len(spans) == MAX_MESSAGES:
+                raise OscError(f"more than {MAX_MESSAGES} messages in one packet")
+            spans.append((at, at + size))
+        else:
+            raise OscError("a bundle element that is neither a message nor a bundle")
+        at += size
+
+
+def _string(data: bytes, at: int, end: int, what: str) -> tuple[str, int]:
+    """An OSC string at `at`: its text, and where the next item starts."""
+    nul = data.find(b"\x00", at, end)
+    if nul < 0:
+        raise OscError(f"{what} is not NUL-terminated inside the packet")
+    after = at + (nul - at) // 4 * 4 + 4
+    if after > end:
+        raise OscError(f"{what} is not padded to four bytes inside the packet")
     try:
-        packet = OscPacket(datagram)
-    except ParseError:
-        raise OscError("malformed OSC packet: its arguments do not match its type tag") from None
-    except Exception as e:  # python-osc raises bare struct/index/unicode errors on some garbage
-        raise OscError(f"malformed OSC packet: {type(e).__name__}") from None
-    for timed in packet.messages:
-        m = timed.message
-        if len(m.dgram) < _minimum_size(m.address, m.dgram):
-            # python-osc reads past the end of a short message as zeros; we refuse it
-            raise OscError(f"malformed OSC packet: {m.address} is shorter than its type tag says")
-        yield Message(m.address, tuple(m.params))
+        return data[at:nul].decode(), after
+    except UnicodeDecodeError:
+        raise OscError(f"{what} is not UTF-8") from None
 
 
-def _minimum_size(address: str, dgram: bytes) -> int:
-    start = len(_pad(address.encode()))
-    tags = dgram[start:].split(b"\x00", 1)[0].decode("ascii", "replace")
-    return (start + len(_pad(tags.encode())) + 4 * sum(tags.count(t) for t in "ifmcrs")
-            + 8 * sum(tags.count(t) for t in "dht"))
+def _message(data: bytes, start: int, end: int) -> Message:
+    address, at = _string(data, start, end, "the address")
+    if at == end:                               # OSC 1.0 lets old senders leave out the type tags
+        return Message(address, (), data[start:end])
+    if data[at:at + 1] != b",":
+        raise OscError(f"{clip(address)}: the type tag string must start with ','")
+    tags, at = _string(data, at, end, "the type tag string")
+    args: list = []
+    stack = [args]
+    for tag in tags[1:]:
+        if tag in _SIZES:
+            if at + _SIZES[tag] > end:
+                raise OscError(f"{clip(address)}: its arguments are shorter than its type tags ({tags}) say")
+            value = struct.unpack_from(_FIXED[tag], data, at)
+            at += _SIZES[tag]
+            if tag == "c":
+                value = chr(value[0]) if value[0] < 0x110000 else "\ufffd"
+            elif tag in "ifhd":
+                value = value[0]
+        elif tag in "sS":
+            value, at = _string(data, at, end, f"{clip(address)}: a string argument")
+        elif tag == "b":
+            if at + 4 > end:
+                raise OscError(f"{clip(address)}: a blob's size runs past the end of the packet")
+            (size,) = struct.unpack_from(">i", data, at)
+            if size < 0 or at + 4 + size > end:
+                raise OscError(f"{clip(address)}: a blob of {size} bytes does not fit in the packet")
+            value = data[at + 4:at + 4 + size]
+            at += 4 + (size + 3) // 4 * 4
+        elif tag in _CONSTANTS:
+            value = _CONSTANTS[tag]
+        elif tag == "[":
+            if len(stack) > MAX_DEPTH:
+                raise OscError(f"{clip(address)}: arrays nested more than {MAX_DEPTH} deep")
+            nested: list = []
+            stack[-1].append(nested)
+            stack.append(nested)
+            continue
+        elif tag == "]":
+            if len(stack) == 1:
+                raise OscError(f"{clip(address)}: ']' without '[' in its type tags")
+            stack.pop()
+            continue
+        else:
+            raise OscError(f"{clip(address)}: unknown type tag {tag!r}")
+        stack[-1].append(value)
+    if len(stack) != 1:
+        raise OscError(f"{clip(address)}: '[' without ']' in its type tags")
+    if at > end:
+        raise OscError(f"{clip(address)}: its arguments are shorter than its type tags ({tags}) say")
+    if at != end:
+        raise OscError(f"{clip(address)}: {end - at} bytes left over after the arguments")
+    return Message(address, tuple(args), data[start:end])
+
+
+def clip(text: str, limit: int = 48) -> str:
+    """Text from a sender, shortened for an error message: we never echo much of what came in."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def reply(address: str, text: str, limit: int) -> bytes | None:
+    """A message `address s text` of at most `limit` bytes, the text cut to fit (None if even an
+    empty text would not fit): a reply is never larger than the request that caused it."""
+    head = _pad(address.encode()) + b",s\x00\x00"
+    room = (limit - len(head)) // 4 * 4 - 1          # bytes of text that fit with their NUL padding
+    if room < 0:
+        return None
+    encoded = text.encode()
+    if len(encoded) > room:
+        cut = "…".encode()
+        encoded = encoded[:max(0, room - len(cut))].decode(errors="ignore").encode()
+        encoded = (encoded + cut)[:room] if room >= len(cut) else encoded[:room]
+    return head + _pad(encoded)

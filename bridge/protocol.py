@@ -26,6 +26,11 @@ VALENCE_AROUSAL = {
 }
 
 
+LARGEST = 1e6       # no number this daemon takes means anything beyond this; past it, sums overflow
+MAX_PERFORMER_DIGITS = 4
+MAX_TRACKED = 16    # poses in one PoseOSC message
+
+
 class ProtocolError(ValueError):
     """Bad input from an OSC sender: the message says what was wrong and what is valid."""
 
@@ -49,6 +54,8 @@ def _numbers(address: str, args: tuple, count: int | None = None, minimum: int =
     values = np.asarray(args, dtype=np.float64)
     if not np.isfinite(values).all():
         raise ProtocolError(f"{address}: NaN or infinite value")
+    if (np.abs(values) > LARGEST).any():
+        raise ProtocolError(f"{address}: values must lie within ±{LARGEST:g}")
     return values
 
 
@@ -56,6 +63,12 @@ def _string(address: str, args: tuple) -> str:
     if len(args) != 1 or not isinstance(args[0], str):
         raise ProtocolError(f"{address} takes one string")
     return args[0]
+
+
+def _in_range(address: str, value: float, lo: float, hi: float) -> float:
+    if not lo <= value <= hi:
+        raise ProtocolError(f"{address} must be between {lo:g} and {hi:g}, got {value:g}")
+    return float(value)
 
 
 def _weights(address: str, values: np.ndarray, labels: list[str]) -> np.ndarray:
@@ -105,14 +118,20 @@ PARAMS = {"variance": (1e-3, 1e3), "temperature": (1e-3, 10.0), "glide": (0.0, 6
 
 
 def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None = None,
-              pose_layout: str = "canonical") -> list[Command]:
-    """One OSC message → commands. Raises ProtocolError on anything it cannot use."""
+              pose_layout: str = "canonical", performers: int | None = None,
+              modes: tuple[str, ...] = ("solo",)) -> list[Command]:
+    """One OSC message → commands, every value checked and in range, so that applying them cannot
+    fail. Raises ProtocolError on anything it cannot use. `performers` (None: any number) and
+    `modes` are what the running show has."""
     performer = None
-    m = re.match(r"^/performer/(\d+)(/.*)$", address)
-    if m:
+    if address.startswith("/performer/"):
+        m = re.match(r"^/performer/(\d{1,%d})(/.*)$" % MAX_PERFORMER_DIGITS, address)
+        if not m:
+            raise ProtocolError(f"{address[:40]}: expected /performer/<number>/<address>")
         performer = int(m.group(1)) - 1
-        if performer < 0:
-            raise ProtocolError(f"{address}: performers are numbered from 1")
+        if performer < 0 or performers is not None and performer >= performers:
+            upto = f" to {performers}" if performers else ""
+            raise ProtocolError(f"/performer/{m.group(1)}: performers are numbered from 1{upto}")
         address = m.group(2)
 
     def cmd(name: str, value: Any = None) -> list[Command]:
@@ -121,8 +140,8 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
     if address == "/emotion":
         return cmd("emotion", emotion_weights(address, args, labels))
     if address == "/emotion/va":
-        v, a = _numbers(address, args, 2)
-        return cmd("emotion", valence_arousal(float(v), float(a), labels))
+        v, a = (_in_range(address, x, -1.0, 1.0) for x in _numbers(address, args, 2))
+        return cmd("emotion", valence_arousal(v, a, labels))
     if address in ("/emotion/a", "/emotion/b"):
         return cmd("preset", (address[-1], emotion_weights(address, args, labels)))
     if address.startswith("/emotion/"):
@@ -131,18 +150,12 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
             index = resolve(name, labels)
         except ValueError as e:
             raise ProtocolError(str(e)) from None
-        value = _numbers(address, args, 1)[0]
-        if value < 0:
-            raise ProtocolError(f"{address}: a weight must be ≥ 0")
-        return cmd("emotion_one", (index, float(value)))
+        value = _in_range(address, _numbers(address, args, 1)[0], 0.0, LARGEST)
+        return cmd("emotion_one", (index, value))
     if address == "/mix":
-        return cmd("mix", float(np.clip(_numbers(address, args, 1)[0], 0.0, 1.0)))
+        return cmd("mix", _in_range(address, _numbers(address, args, 1)[0], 0.0, 1.0))
     if address[1:] in PARAMS:
-        lo, hi = PARAMS[address[1:]]
-        value = float(_numbers(address, args, 1)[0])
-        if not lo <= value <= hi:
-            raise ProtocolError(f"{address} must be between {lo:g} and {hi:g}, got {value:g}")
-        return cmd("param", (address[1:], value))
+        return cmd("param", (address[1:], _in_range(address, _numbers(address, args, 1)[0], *PARAMS[address[1:]])))
     if address == "/sampler":
         name = _string(address, args)
         if name not in SAMPLERS:
@@ -151,29 +164,29 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
     if address == "/mode":
         mode = _string(address, args)
         if mode not in MODES:
-            raise ProtocolError(f"/mode: unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+            raise ProtocolError(f"/mode: unknown mode {mode[:40]!r}; choose one of {', '.join(MODES)}")
+        if mode not in modes:
+            raise ProtocolError(f"mode {mode} needs the duet model, which this daemon has not loaded; "
+                                f"{', '.join(modes)} is available")
         return cmd("mode", mode)
     if address == "/reset":
         return cmd("reset")
     if address == "/seed":
         value = _numbers(address, args, 1)[0]
-        if value != int(value):
-            raise ProtocolError("/seed takes a whole number")
+        if value != int(value) or not 0 <= value < 2 ** 31:
+            raise ProtocolError("/seed takes a whole number from 0 to 2147483647")
         return cmd("seed", int(value))
     if address == "/fps":
-        value = float(_numbers(address, args, 1)[0])
-        if not 1.0 <= value <= 240.0:
-            raise ProtocolError(f"/fps must be between 1 and 240, got {value:g}")
-        return cmd("fps", value)
+        return cmd("fps", _in_range(address, _numbers(address, args, 1)[0], 1.0, 240.0))
     if address == "/pose/layout":
         layout = _string(address, args)
         if layout not in skeleton.LAYOUTS:
-            raise ProtocolError(f"/pose/layout: unknown layout {layout!r}; choose one of {', '.join(skeleton.LAYOUTS)}")
+            raise ProtocolError(f"/pose/layout: unknown layout {layout[:40]!r}; choose one of {', '.join(skeleton.LAYOUTS)}")
         return cmd("pose_layout", layout)
     if address == "/pose":
         return cmd("pose", pose_points(address, _numbers(address, args, minimum=2), pose_layout))
     if address == "/wek/inputs":
-        return cmd("wek", _numbers(address, args, minimum=1))
+        return cmd("emotion", wekinator(address, _numbers(address, args, minimum=1), labels))
     if address == "/poses/arr":
         return cmd("pose_set", poseosc_array(address, _numbers(address, args, minimum=3)))
     if address == "/mediapipe/pose":
@@ -185,7 +198,18 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
         if len(values) != 33 * 4:
             raise ProtocolError(f"/mediapipe/pose takes 33 × (x, y, z, visibility) = 132 numbers, got {len(values)}")
         return cmd("pose", ("mediapipe33", values.reshape(33, 4)[:, :3], "normalised"))
-    raise ProtocolError(f"unknown address {address}")
+    raise ProtocolError(f"unknown address {address[:48]}")
+
+
+def wekinator(address: str, values: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Wekinator's outputs: one weight per label (negatives read as 0), or valence and arousal."""
+    if len(values) == len(labels):
+        return _weights(address, np.clip(values, 0.0, None), labels)
+    if len(values) == 2:
+        v, a = (_in_range(address, x, -1.0, 1.0) for x in values)
+        return valence_arousal(v, a, labels)
+    raise ProtocolError(f"{address}: expected {len(labels)} emotion weights or 2 values (valence, arousal); "
+                        f"got {len(values)}")
 
 
 def pose_points(address: str, values: np.ndarray, layout: str) -> tuple[str, np.ndarray, str]:
@@ -204,8 +228,8 @@ def pose_points(address: str, values: np.ndarray, layout: str) -> tuple[str, np.
 def poseosc_array(address: str, values: np.ndarray) -> list[tuple[str, np.ndarray, str]]:
     """PoseOSC ARR: w h nPoses, then per pose score + 17 × (x, y, score), in pixels."""
     w, h, count = values[:3]
-    if w <= 0 or h <= 0 or count != int(count) or count < 0:
-        raise ProtocolError(f"{address}: expected width, height, pose count first")
+    if w <= 0 or h <= 0 or count != int(count) or not 0 <= count <= MAX_TRACKED:
+        raise ProtocolError(f"{address}: expected width, height (pixels), pose count (0-{MAX_TRACKED}) first")
     count = int(count)
     if len(values) != 3 + 52 * count:
         raise ProtocolError(f"{address}: {count} pose(s) need {3 + 52 * count} numbers, got {len(values)}")

@@ -144,7 +144,12 @@ def run(recorder: Recorder, host: str, port: int, stop: threading.Event, on_seco
                         recorder.handle(m.address, m.args, time.perf_counter() - start)
             except (osc.OscError, ProtocolError) as e:
                 recorder.errors += 1
-                sock.sendto(osc.message("/bridge/error", str(e)), sender)
+                reply = osc.reply("/bridge/error", str(e), len(datagram))    # never larger than the request
+                if reply:
+                    sock.sendto(reply, sender)
+            except Exception:            # a recording must not end on one odd packet
+                recorder.errors += 1
+                log.exception("record: unexpected error on a packet from %s", sender)
     finally:
         stop.set()
         thread.join(timeout=5)

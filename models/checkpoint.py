@@ -9,6 +9,7 @@ else a model needs to run, and the record of how it was made.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,11 @@ from safetensors.torch import save as to_bytes
 from .files import atomic_write
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+MAX_JSON = 16 << 20
+MAX_PARAMS = 50_000_000    # a live model is a few million; past this a file is refused before allocating
+MAX_LABELS = 64
 
 
 class CheckpointError(ValueError):
@@ -48,40 +54,118 @@ def save(path: str | Path, model: torch.nn.Module, meta: dict[str, Any]) -> Path
 def read_meta(path: str | Path) -> dict[str, Any]:
     base = stem(path)
     try:
+        if base.with_suffix(".json").stat().st_size > MAX_JSON:
+            raise CheckpointError(f"{base}.json: larger than any checkpoint's metadata ({MAX_JSON >> 20} MB)")
         return json.loads(base.with_suffix(".json").read_text())
     except FileNotFoundError:
         raise CheckpointError(f"{base}.json: checkpoint not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except IsADirectoryError:
+        raise CheckpointError(f"{base}.json: a folder, not a checkpoint's metadata") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise CheckpointError(f"{base}.json: corrupt checkpoint metadata ({e})") from None
 
 
-def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild a model from its checkpoint alone; the model is returned in eval mode."""
+
+
+def _families() -> dict[str, tuple[type, type]]:
     from .solo import SoloConfig, SoloModel
-    kinds = {"solo": (SoloConfig, SoloModel)}
-    base = stem(path)
-    meta = read_meta(base)
+    return {"solo": (SoloConfig, SoloModel)}
+
+
+def _config(base: Path, kind: str, config_cls: type, args: Any):
+    """The model's config dataclass from `model_args`, every value of its field's type and range."""
+    if not isinstance(args, dict):
+        raise CheckpointError(f"{base}.json: model_args must be an object, got {type(args).__name__}")
+    names = {f.name: f for f in fields(config_cls)}
+    unknown = sorted(set(args) - set(names))
+    if unknown:
+        raise CheckpointError(f"{base}.json: model_args do not describe a {kind} model (unknown {', '.join(unknown)})")
+    for name, value in args.items():
+        kind_of = type(names[name].default)
+        ok = (isinstance(value, kind_of) and not (kind_of is int and isinstance(value, bool))
+              or kind_of is float and isinstance(value, int) and not isinstance(value, bool))
+        if not ok:
+            raise CheckpointError(f"{base}.json: model_args.{name} must be {kind_of.__name__}, got {value!r:.40}")
+        if kind_of is float and not math.isfinite(value):
+            raise CheckpointError(f"{base}.json: model_args.{name} must be finite, got {value}")
+    config = config_cls(**args)
+    try:
+        config.check()
+    except ValueError as e:
+        raise CheckpointError(f"{base}.json: model_args.{e}") from None
+    return config
+
+
+def _numbers(base: Path, meta: dict, key: str, length: int, positive: bool = False) -> None:
+    values = meta.get(key)
+    if not isinstance(values, list) or len(values) != length or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (v > 0 or not positive)
+            for v in values):
+        raise CheckpointError(f"{base}.json: {key} must be {length} finite{' positive' if positive else ''} numbers")
+
+
+def validate(base: Path, meta: Any) -> tuple[type, Any]:
+    """Check everything a checkpoint's JSON says before anything is built from it: the model class
+    and its config. Raises CheckpointError with one line naming the file and the field."""
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{base}.json: must hold a JSON object, got {type(meta).__name__}")
+    families = _families()
     kind = meta.get("kind")
-    if kind not in kinds:
-        raise CheckpointError(f"{base}.json: unknown model kind {kind!r}; known: {', '.join(kinds)}")
+    if kind not in families:
+        raise CheckpointError(f"{base}.json: unknown model kind {kind!r:.40}; known: {', '.join(families)}")
     if kind == "solo" and "pace" not in meta:
         raise CheckpointError(f"{base}.json: a solo model from before pace conditioning; retrain it with "
                               "`motionbridge train solo` (the shipped model already is)")
-    config_cls, model_cls = kinds[kind]
-    names = {f.name for f in fields(config_cls)}
-    args = meta.get("model_args", {})
-    if not isinstance(args, dict) or set(args) - names:
-        raise CheckpointError(f"{base}.json: model_args do not describe a {kind} model ({sorted(set(args) - names)})")
-    model = model_cls(config_cls(**args))
+    config_cls, model_cls = families[kind]
+    config = _config(base, kind, config_cls, meta.get("model_args", {}))
+    labels = meta.get("labels")
+    if not isinstance(labels, list) or not 1 <= len(labels) <= MAX_LABELS or not all(
+            isinstance(x, str) and 0 < len(x) <= 32 for x in labels) or len(set(labels)) != len(labels):
+        raise CheckpointError(f"{base}.json: labels must be a list of 1-{MAX_LABELS} different names (1-32 characters)")
+    if len(labels) != config.n_labels:
+        raise CheckpointError(f"{base}.json: {len(labels)} labels, but the model has n_labels {config.n_labels}")
+    _numbers(base, meta, "feature_mean", config.n_features)
+    _numbers(base, meta, "feature_std", config.n_features, positive=True)
+    fps = meta.get("fps", 30.0)
+    if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not 1 <= fps <= 240:
+        raise CheckpointError(f"{base}.json: fps must be a number from 1 to 240, got {fps!r:.40}")
+    if kind == "solo":
+        pace = meta["pace"]
+        if not isinstance(pace, dict) or any(not isinstance(pace.get(x), (int, float)) or isinstance(pace.get(x), bool)
+                                             or not 0 < pace[x] < 100 for x in labels):
+            raise CheckpointError(f"{base}.json: pace must give every label a positive speed (m/s)")
+    with torch.device("meta"):              # counts the parameters without allocating them
+        n_params = sum(p.numel() for p in model_cls(config).parameters())
+    if n_params > MAX_PARAMS:
+        raise CheckpointError(f"{base}.json: the model would have {n_params / 1e6:.0f} M parameters; "
+                              f"at most {MAX_PARAMS / 1e6:.0f} M are loaded")
+    return model_cls, config
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild a model from its checkpoint alone, checked in full first; the model is returned in
+    eval mode. Any defect is a CheckpointError (a ValueError) of one line."""
+    base = stem(path)
+    meta = read_meta(base)
+    model_cls, config = validate(base, meta)
+    weights = base.with_suffix(".safetensors")
     try:
-        state = load_file(str(base.with_suffix(".safetensors")), device=str(device))
+        size = weights.stat().st_size
     except FileNotFoundError:
-        raise CheckpointError(f"{base}.safetensors: weights not found") from None
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{base}.safetensors: corrupt weights ({e})") from None
+        raise CheckpointError(f"{weights}: weights not found") from None
+    model = model_cls(config)
+    if size > 4 * model.n_params() + (1 << 20):     # float32 weights and a header
+        raise CheckpointError(f"{weights}: {size / 1e6:.0f} MB is far more than this model's weights")
+    try:
+        state = load_file(str(weights), device=str(device))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{weights}: corrupt weights ({str(e).splitlines()[0][:120]})") from None
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
         first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
-        raise CheckpointError(f"{base}: weights do not match the config in {base.name}.json: {first}") from None
+        raise CheckpointError(f"{base}: weights do not match the config in {base.name}.json: {first[:160]}") from None
+    bad = [name for name, t in state.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise CheckpointError(f"{weights}: NaN or infinite values in {bad[0]}")
     return model.to(device).eval(), meta

@@ -79,6 +79,23 @@ class SoloConfig:
     emo_window: int = 60        # frames the emotion head pools over
     dropout: float = 0.1
 
+    def check(self) -> None:
+        """Raise ValueError, naming the field, for a configuration no model can be built from."""
+        def need(ok: bool, text: str) -> None:
+            if not ok:
+                raise ValueError(text)
+        need(self.n_features == 67, f"n_features must be 67 (the canonical skeleton's features), got {self.n_features}")
+        need(1 <= self.n_labels <= 64, f"n_labels must be 1-64, got {self.n_labels}")
+        need(1 <= self.context <= 4096, f"context must be 1-4096 frames, got {self.context}")
+        need(1 <= self.n_layer <= 64, f"n_layer must be 1-64, got {self.n_layer}")
+        need(1 <= self.n_head <= 64, f"n_head must be 1-64, got {self.n_head}")
+        need(1 <= self.n_embd <= 4096, f"n_embd must be 1-4096, got {self.n_embd}")
+        need(self.n_embd % self.n_head == 0 and (self.n_embd // self.n_head) % 2 == 0,
+             f"n_embd ({self.n_embd}) must split into n_head ({self.n_head}) heads of an even width (rotary pairs)")
+        need(1 <= self.n_mix <= 256, f"n_mix must be 1-256, got {self.n_mix}")
+        need(1 <= self.emo_window <= 4096, f"emo_window must be 1-4096 frames, got {self.emo_window}")
+        need(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+
 
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: SoloConfig):

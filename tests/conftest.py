@@ -1,7 +1,9 @@
 """Shared test fixtures: the real mocap in ../shared/motiondata, skipped with a reason where absent."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -13,6 +15,18 @@ FIXTURES = DATA / "fixtures"
 BANDAI_BVH = FIXTURES / "dataset-1_dash_normal_001.bvh"
 SALSA_LEAD = FIXTURES / "60_01_scaled_first120f.bvh"
 SALSA_FOLLOW = FIXTURES / "61_01_scaled_first120f.bvh"
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0, every: float = 0.02) -> bool:
+    """Wait for something the daemon does (a count moving, a file appearing), not for a fixed time:
+    True as soon as `condition()` holds, False if it has not within `timeout` (generous, for a
+    loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True
 
 
 def need(path: Path) -> Path:

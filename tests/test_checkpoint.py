@@ -12,7 +12,9 @@ from models.solo import SoloConfig, SoloModel
 def saved(tmp_path):
     torch.manual_seed(0)
     model = SoloModel(SoloConfig(context=8, n_layer=1, n_head=2, n_embd=16, n_mix=2))
-    base = checkpoint.save(tmp_path / "m", model, {"kind": "solo", "labels": ["a"] * 7, "pace": {"a": 1.0}})
+    labels = [f"l{i}" for i in range(7)]
+    base = checkpoint.save(tmp_path / "m", model, {"kind": "solo", "labels": labels, "pace": {x: 1.0 for x in labels},
+                                                   "feature_mean": [0.0] * 67, "feature_std": [1.0] * 67})
     return model, base
 
 
@@ -70,3 +72,52 @@ def test_a_checkpoint_from_before_pace_conditioning_asks_to_be_retrained(saved):
     base.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="before pace conditioning; retrain"):
         checkpoint.load(base)
+
+
+def _edit(base, change):
+    meta = json.loads(base.with_suffix(".json").read_text())
+    meta = change(meta)
+    base.with_suffix(".json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda m: [m], "must hold a JSON object, got list"),
+    (lambda m: {**m, "model_args": {**m["model_args"], "n_embd": "wide"}}, "model_args.n_embd must be int, got 'wide'"),
+    (lambda m: {k: v for k, v in m.items() if k != "labels"}, "labels must be a list"),
+    (lambda m: {**m, "model_args": {**m["model_args"], "n_head": 0}}, "n_head must be 1-64, got 0"),
+    (lambda m: {**m, "model_args": {**m["model_args"], "n_embd": 65536}}, "n_embd must be 1-4096, got 65536"),
+    (lambda m: {**m, "model_args": {**m["model_args"], "n_embd": 4096, "n_layer": 64}}, "at most 50 M are loaded"),
+    (lambda m: {**m, "labels": m["labels"][:5]}, "5 labels, but the model has n_labels 7"),
+    (lambda m: {**m, "feature_mean": m["feature_mean"][:60]}, "feature_mean must be 67 finite numbers"),
+    (lambda m: {**m, "feature_std": [0.0] * 67}, "feature_std must be 67 finite positive numbers"),
+    (lambda m: {**m, "pace": {}}, "pace must give every label"),
+    (lambda m: {**m, "fps": 1e9}, "fps must be a number from 1 to 240"),
+])
+def test_every_defect_is_one_clear_line_before_anything_is_built(saved, change, says):
+    _, base = saved
+    _edit(base, change)
+    with pytest.raises(CheckpointError) as err:
+        checkpoint.load(base)
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_weights_with_nan_are_refused(saved):
+    from safetensors.torch import load_file, save_file
+    _, base = saved
+    state = load_file(str(base.with_suffix(".safetensors")))
+    next(iter(state.values()))[0] = float("nan")
+    save_file(state, str(base.with_suffix(".safetensors")))
+    with pytest.raises(CheckpointError, match="NaN or infinite values"):
+        checkpoint.load(base)
+
+
+def test_serve_refuses_a_bad_checkpoint_with_exit_status_2(saved, tmp_path):
+    import subprocess
+    import sys
+    _, base = saved
+    _edit(base, lambda m: {**m, "model_args": {**m["model_args"], "n_head": 0}})
+    done = subprocess.run([sys.executable, "-m", "bridge.cli", "serve", "--checkpoint", str(base), "--port", "0",
+                           "--dashboard", "off", "--midi", "none"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "error:" in lines[0] and "n_head must be 1-64" in lines[0], done.stderr

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
 from bridge.daemon import ServeConfig, create
+from conftest import wait_until
 
 
 class Listener:
@@ -103,9 +105,10 @@ def test_ping_status_subscribe_unsubscribe(daemon, client):
     status = next(m for m in replies(client) if m.address == "/bridge/status")
     snapshot = json.loads(status.params[0])
     assert snapshot["labels"][1] == "happy" and snapshot["fps_target"] == 30
-    # frames are rehearsed and computed ahead of their deadline, by less than half a period
-    assert 0 < snapshot["lead_ms"] and 0 < snapshot["rehearsal_ms"]
-    assert snapshot["lead_ms"] + snapshot["rehearsal_ms"] <= 1000 / 30 / 2
+    # frames are computed ahead of their deadline (and rehearsed where that fits), in at most half a
+    # period (the first, cold steps are slow: the lead starts out long)
+    assert 0 < snapshot["lead_ms"] and 0 <= snapshot["rehearsal_ms"]
+    assert snapshot["lead_ms"] + snapshot["rehearsal_ms"] <= 1000 / 30 / 2 + 0.01
     sub = Listener()
     client.send_message("/bridge/subscribe", [sub.port])
     schema = sub.wait_for("/motion/schema")
@@ -157,12 +160,6 @@ def test_every_input_address_lands_in_the_engine(daemon, client):
     assert not [m for m in replies(client, 0.2) if m.address == "/bridge/error"]
 
 
-BAD = [
-    (b"\x00\x01garbage", "not an OSC packet"),
-    (b"/emotion\x00\x00\x00\x00,fff\x00\x00\x00\x00", "do not match its type tag"),
-]
-
-
 def test_the_last_of_a_fast_burst_of_commands_is_the_one_that_holds(daemon, client):
     # both the receive thread and, as each frame starts, the frame thread take datagrams from the
     # socket: they must still be applied in the order they were sent
@@ -174,31 +171,51 @@ def test_the_last_of_a_fast_burst_of_commands_is_the_one_that_holds(daemon, clie
     settle(daemon)
 
 
-def test_bad_input_gets_an_error_reply_and_the_stream_goes_on(daemon, client):
+def build(address: str, *args) -> bytes:
+    """A datagram as python-osc, a peer written by others, builds it."""
+    builder = OscMessageBuilder(address)
+    for a in args:
+        builder.add_arg(a)
+    return builder.build().dgram
+
+
+def test_bad_input_is_refused_with_what_is_valid_and_the_stream_goes_on(daemon):
+    """Each error is counted and shown whole in the status; the reply to the sender says it too,
+    cut to the size of the request (a reply never carries more bytes than its request)."""
     before = frame_number(daemon.listener)
-    errors_before = sum(daemon.stats.errors.values())
     raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     raw.bind(("127.0.0.1", 0))
     raw.settimeout(1.0)
     target = ("127.0.0.1", daemon.address[1])
-    for datagram, expected in BAD:
+    cases = [
+        (b"\x00\x01garbage", "not an OSC packet"),
+        (b"/emotion\x00\x00\x00\x00,fff\x00\x00\x00\x00", "shorter than its type tags"),
+        (build("/emotion", "furious", 1.0), "unknown emotion 'furious'; this model knows: normal"),
+        (build("/emotion", *[float("nan")] * 7), "NaN"),
+        (build("/emotion", 1.0, 2.0), "takes 7 weights"),
+        (build("/variance", "high"), "expected numbers"),
+        (build("/mode", "partner"), "needs the duet model"),
+        (build("/dance/faster", 1.0), "unknown address /dance/faster"),
+        (build("/mix", 2.0), "/mix must be between 0 and 1, got 2"),
+        (build("/emotion/va", 2.0, 2.0), "/emotion/va must be between -1 and 1"),
+        (build("/performer/3/glide", 1.0), "performers are numbered from 1 to 1"),
+        (b"/x\x00\x00,f\x00\x00" + b"\x00" * 60_000, "bytes left over"),                   # oversized
+    ]
+    for datagram, expected in cases:
+        seen = len(daemon.stats.recent_errors) and daemon.stats.recent_errors[-1]
         raw.sendto(datagram, target)
-        assert expected in OscMessage(raw.recvfrom(65536)[0]).params[0]
-    for address, args, expected in [
-        ("/emotion", ["furious", 1.0], "unknown emotion 'furious'; this model knows: normal"),
-        ("/emotion", [float("nan")] * 7, "NaN"),
-        ("/emotion", [1.0, 2.0], "takes 7 weights"),
-        ("/variance", ["high"], "expected numbers"),
-        ("/mode", "partner", "needs the duet model"),
-        ("/dance/faster", [1.0], "unknown address /dance/faster"),
-    ]:
-        client.send_message(address, args)
-        errs = [m.params[0] for m in replies(client, 1.0) if m.address == "/bridge/error"]
-        assert errs and expected in errs[0], (address, errs)
+        assert wait_until(lambda: daemon.stats.recent_errors and daemon.stats.recent_errors[-1] is not seen)
+        assert expected in daemon.stats.recent_errors[-1][1], (datagram[:40], daemon.stats.recent_errors[-1])
+        try:
+            reply = raw.recvfrom(65536)[0]
+        except socket.timeout:            # too small a request to carry even an empty error
+            assert len(datagram) < 24, datagram
+            continue
+        assert len(reply) <= len(datagram)
+        text = OscMessage(reply).params[0]
+        assert expected.startswith(text.rstrip("…")[:len(expected)]) or text.rstrip("…") in daemon.stats.recent_errors[-1][1]
         time.sleep(0.25)        # error replies are rate-limited per sender
-    raw.sendto(b"/x\x00\x00,f\x00\x00" + b"\x00" * 60_000, target)      # oversized
-    time.sleep(0.3)
-    assert sum(daemon.stats.errors.values()) >= errors_before + len(BAD) + 6
+    assert daemon.stats.errors["internal"] == 0
     assert frame_number(daemon.listener) > before + 10
 
 
@@ -225,7 +242,7 @@ def test_senders_outside_allow_are_ignored(solo_model):
         c.send_message("/bridge/ping", [])
         c.send_message("/bridge/subscribe", [9])
         assert not replies(c, 0.5)
-        assert d.stats.errors["denied"] == 2 and not d.subscribers
+        assert d.stats.errors["denied"] == 2 and not d.subscribers.targets
         out.wait_for("/motion/frame")               # the configured output still streams
     finally:
         d.stop()
@@ -275,3 +292,139 @@ def test_serve_command_runs_headless_and_stops_cleanly(solo_model, tmp_path):
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert "listening on OSC" in err and "stopped after" in err
+
+
+# ---- hostile and unlucky input: the show never stops --------------------------------------------
+
+def alive_and_streaming(daemon, client_port: int | None = None) -> None:
+    """Frames still flow, every thread is making progress, and a ping is still answered."""
+    before = frame_number(daemon.listener)
+    assert wait_until(lambda: frame_number(daemon.listener) > before + 5)
+    assert wait_until(lambda: daemon.health and all(v == "ok" for v in daemon.health.values())), daemon.health
+    ping = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ping.settimeout(2.0)
+    ping.sendto(build("/bridge/ping", 7), ("127.0.0.1", daemon.address[1]))
+    assert OscMessage(ping.recvfrom(65536)[0]).params == [7]
+    assert daemon.stats.errors["internal"] == 0 and daemon.stats.failed == 0
+
+
+def test_every_packet_that_once_silenced_the_daemon_is_refused(daemon):
+    from bridge.fuzz import repros
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw.bind(("127.0.0.1", 0))
+    raw.settimeout(0.05)
+    refused = sum(daemon.stats.errors.values())
+    for datagram in repros():
+        raw.sendto(datagram, ("127.0.0.1", daemon.address[1]))
+    assert wait_until(lambda: sum(daemon.stats.errors.values()) >= refused + len(repros()) - 4)   # pings are fine
+    alive_and_streaming(daemon)
+    sizes = []
+    while True:
+        try:
+            sizes.append(len(raw.recvfrom(65536)[0]))
+        except socket.timeout:
+            break
+    assert max(sizes) <= 1020          # the largest reply is the pong to the 1,020-byte ping: no bigger
+    assert not daemon.subscribers.targets
+
+
+@liblo
+def test_liblo_oscsend_hostile_messages(daemon):
+    port = str(daemon.address[1])
+    for args in (["/performer/" + "7" * 5000 + "/reset"], ["/bridge/ping", "d", "1e300"],
+                 ["/bridge/ping", "h", "1099511627776"], ["/emotion/va", "dd", "1e200", "1e200"],
+                 ["/midi/cc", "fii", "nan", "1", "1"], ["/bridge/subscribe", "f", "inf"]):
+        subprocess.run(["oscsend", "localhost", port, *args], check=True, capture_output=True)
+    alive_and_streaming(daemon)
+
+
+def test_numbers_that_overflow_cost_no_frame(daemon):
+    """/wek/inputs 1e200 1e200 once made the engine fail every frame it met; now each is refused as
+    it arrives, and frames flow on time meanwhile."""
+    from bridge.fuzz import bundle, message, repros
+    import struct as _struct
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    wek = message("/wek/inputs", "dd", _struct.pack(">dd", 1e200, 1e200))
+    refused = daemon.stats.errors["bad input"] + daemon.stats.errors["malformed"]
+    missed = daemon.stats.missed
+    for _ in range(300):
+        raw.sendto(wek, ("127.0.0.1", daemon.address[1]))
+    raw.sendto(bundle(*[wek] * 60), ("127.0.0.1", daemon.address[1]))
+    raw.sendto(repros()[10], ("127.0.0.1", daemon.address[1]))      # 1,600 of them in one bundle
+    assert wait_until(lambda: daemon.stats.errors["bad input"] + daemon.stats.errors["malformed"] >= refused + 300)
+    alive_and_streaming(daemon)
+    assert daemon.stats.missed - missed <= 2
+
+
+def test_subscriptions_churn_while_frames_flow(solo_model):
+    out = Listener()
+    d = create(ServeConfig(port=0, out_port=out.port, dashboard="off", midi="none", subscribers=8))
+    d.start()
+    d.listener = out
+    try:
+        socks = [Listener() for _ in range(20)]
+        c = SimpleUDPClient("127.0.0.1", d.address[1])
+        end = time.monotonic() + 2.0
+        n = 0
+        while time.monotonic() < end:       # ~100 subscribe/unsubscribe pairs a second
+            port = socks[n % 20].port
+            c.send_message("/bridge/subscribe", [port])
+            c.send_message("/bridge/unsubscribe", [port])
+            n += 1
+            time.sleep(0.01)
+        for s in socks:                     # then more than the cap at once
+            c.send_message("/bridge/subscribe", [s.port])
+        assert wait_until(lambda: d.stats.errors["subscribers"] >= 12)
+        assert len(d.subscribers.targets) == 8
+        assert d.snapshot.get("subscriber_limit", 8) == 8
+        alive_and_streaming(d)
+        socks[0].wait_for("/motion/frame")
+    finally:
+        d.stop()
+
+
+def test_unsubscribe_removes_only_the_callers_own(daemon):
+    a, b = Listener(), Listener()
+    target = ("127.0.0.1", daemon.address[1])
+    a.sock.sendto(build("/bridge/subscribe"), target)
+    b.sock.sendto(build("/bridge/subscribe"), target)
+    assert wait_until(lambda: len(daemon.subscribers.targets) == 2)
+    a.sock.sendto(build("/bridge/unsubscribe"), target)      # no port: the sender's own
+    assert wait_until(lambda: daemon.subscribers.targets == (("127.0.0.1", b.port),))
+    b.sock.sendto(build("/bridge/unsubscribe"), target)
+    assert wait_until(lambda: not daemon.subscribers.targets)
+
+
+def test_a_subscription_lapses_unless_renewed(solo_model):
+    out = Listener()
+    d = create(ServeConfig(port=0, out_port=out.port, dashboard="off", midi="none", subscription_s=1.0))
+    d.start()
+    try:
+        sub = Listener()
+        sub.sock.sendto(build("/bridge/subscribe"), ("127.0.0.1", d.address[1]))
+        sub.wait_for("/motion/frame")
+        assert wait_until(lambda: not d.subscribers.targets, timeout=5)
+        sub.collect(0.2)
+        assert not [m for m in sub.collect(0.3) if m.address == "/motion/frame"]
+    finally:
+        d.stop()
+
+
+def test_the_watchdog_says_when_frames_stall_and_stops_the_daemon(solo_model):
+    out = Listener()
+    fatal = []
+    d = create(ServeConfig(port=0, out_port=out.port, dashboard="off", midi="none", watchdog_s=1.0),
+               on_fatal=fatal.append)
+    stuck = __import__("threading").Event()
+    tick = d.engine.tick
+    d.engine.tick = lambda *a, **k: (stuck.wait(), tick(*a, **k))[1]    # a step that never returns
+    d.start()
+    try:
+        out.wait_for("/motion/schema")
+        assert wait_until(lambda: d.health.get("frames", "").startswith("stalled"))
+        assert d.snapshot["threads"]["frames"].startswith("stalled")       # shown while it happens
+        assert wait_until(lambda: fatal)
+        assert "frames thread is stalled" in d.fatal and d.stop_event.is_set()
+    finally:
+        stuck.set()
+        d.stop()

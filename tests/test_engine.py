@@ -42,7 +42,7 @@ def test_unavailable_mode_and_missing_performer_are_reported(engine):
     errors = []
     engine.submit(Command("mode", "partner", sender=("127.0.0.1", 9)))
     engine.submit(Command("emotion", np.eye(7)[1], performer=5))
-    engine.tick(0, on_error=lambda c, text: errors.append(text))
+    engine.tick(0, on_error=lambda c, e: errors.append(str(e)))
     assert "needs the duet model" in errors[0] and "performer 6 does not exist" in errors[1]
 
 
