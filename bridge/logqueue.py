@@ -64,7 +64,12 @@ class LogThread:
             self.beat += 1
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Write what is queued (for up to `timeout` seconds), then end the thread."""
+        """Write what is queued (for up to `timeout` seconds), then end the thread; records logged
+        after this go nowhere through it (the root logger no longer holds its handler)."""
+        global _current
+        logging.getLogger().removeHandler(self.handler)
+        if _current is self:
+            _current = None
         try:
             self.records.put(None, timeout=timeout)
         except queue.Full:

@@ -1,4 +1,5 @@
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -7,6 +8,7 @@ import numpy as np
 from pythonosc.udp_client import SimpleUDPClient
 
 from conftest import free_port
+from bridge import osc
 from bridge.cli import main
 from models import skeleton
 from models.dataset import MotionDataset
@@ -23,8 +25,17 @@ def test_record_then_train_on_it(salsa_pair, tmp_path):
                              "--pose-space", "metres", "--labels", "calm,wild"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3.0)
         client = SimpleUDPClient("127.0.0.1", port)
+        ready = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)   # until the recorder answers, it is not listening
+        ready.settimeout(0.2)
+        deadline = time.monotonic() + 60
+        while True:
+            ready.sendto(osc.message("/record/label", "no-such-label-at-all"), ("127.0.0.1", port))
+            try:
+                ready.recvfrom(65536)
+                break
+            except socket.timeout:
+                assert time.monotonic() < deadline, "the recorder did not start"
         for label in ("calm", "wild", "calm"):
             client.send_message("/emotion", [label, 1.0])
             for k in range(45):
