@@ -319,7 +319,6 @@ def _exit_soon(reason: str) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import signal
-    import threading
     from bridge import dashboard
     from bridge.daemon import create
     import torch
