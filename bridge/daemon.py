@@ -41,7 +41,7 @@ from .intake import Bounded, Intake, TokenBucket
 from .midi import Event, MidiInputs
 from .midimap import MidiMap, preset
 from .output import OutputFormat
-from .protocol import ProtocolError, interpret
+from .protocol import ProtocolError, interpret, whole_numbers
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,17 @@ class ServeConfig:
         need(0 <= self.subscribers <= 1024, "subscribers must be between 0 and 1024")
         need(math.isfinite(self.subscription_s) and self.subscription_s > 0, "subscription_s must be positive")
         need(math.isfinite(self.watchdog_s) and self.watchdog_s >= 1, "watchdog_s must be at least 1 second")
-        for cidr in self.allow.split(","):
+        self.networks()
+
+    def networks(self) -> list:
+        """`allow` as address ranges (ValueError naming the one that is not)."""
+        ranges = []
+        for cidr in filter(None, (c.strip() for c in self.allow.split(","))):
             try:
-                ipaddress.ip_network(cidr.strip(), strict=False)
+                ranges.append(ipaddress.ip_network(cidr, strict=False))
             except ValueError:
-                raise ValueError(f"allow: {cidr.strip()!r} is not an address or CIDR range") from None
+                raise ValueError(f"allow: {cidr!r} is not an address or CIDR range") from None
+        return ranges
 
 
 class Subscribers:
@@ -198,12 +204,10 @@ def _percentile(values, q: float) -> float:
 class Daemon:
     def __init__(self, config: ServeConfig, engine: Engine, output: OutputFormat, model_name: str, device: str,
                  on_fatal: Callable[[str], None] | None = None):
-        config.check()
         self.config, self.engine, self.output = config, engine, output
         self.model_name, self.device = model_name, device
         self.on_fatal = on_fatal
-        allow = [ipaddress.ip_network(c.strip(), strict=False) for c in config.allow.split(",") if c.strip()]
-        self.intake = Intake(allow, MAX_PACKETS_PER_SENDER, config.budget)
+        self.intake = Intake(config.networks(), MAX_PACKETS_PER_SENDER, config.budget)
         self.stats = Stats()
         self.stop_event = threading.Event()
         self.fatal = ""                      # why the watchdog stopped the daemon, if it did
@@ -383,10 +387,12 @@ class Daemon:
         """The optional port argument of subscribe and unsubscribe (the sender's own by default)."""
         if not m.args:
             return sender[1]
-        port = m.args[0]
-        if len(m.args) == 1 and isinstance(port, (int, float)) and not isinstance(port, bool) \
-                and math.isfinite(port) and port == int(port) and 0 < port < 65536:
-            return int(port)
+        try:
+            (port,) = whole_numbers(m.address, m.args, 1)
+        except ProtocolError:
+            port = 0
+        if 0 < port < 65536:
+            return port
         self.reply_error(sender, f"{m.address} takes an optional port number, 1-65535 (i)")
         return None
 
@@ -470,10 +476,11 @@ class Daemon:
         if kind is None:
             self.reply_error(sender, f"unknown address {osc.clip(m.address)}", "unknown address")
             return False
-        ok = len(m.args) == 3 and all(isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a)
-                                      and a == int(a) for a in m.args)
-        channel, number, value = (int(a) for a in m.args) if ok else (0, 0, 0)
-        if not ok or not (1 <= channel <= 16 and 0 <= number <= 127 and 0 <= value <= 127):
+        try:
+            channel, number, value = whole_numbers(m.address, m.args, 3)
+        except ProtocolError:
+            channel = number = value = -1
+        if not (1 <= channel <= 16 and 0 <= number <= 127 and 0 <= value <= 127):
             self.reply_error(sender, f"{m.address} takes channel (1-16), number (0-127), value (0-127) as i i i")
             return False
         self.on_midi((f"osc:{sender[0]}", kind, channel, number, value))
@@ -621,9 +628,9 @@ class Daemon:
             except Exception as e:
                 self.internal("status", e)
 
-    def publish(self) -> None:
-        """Build the snapshot and the /bridge/status datagram, and swap both in whole."""
-        snapshot = self.make_snapshot()
+    def publish(self, snapshot: dict | None = None) -> None:
+        """Swap in a snapshot (a fresh one by default) and its /bridge/status datagram, each whole."""
+        snapshot = self.make_snapshot() if snapshot is None else snapshot
         self.snapshot = snapshot
         self.status_datagram = osc.message("/bridge/status", json.dumps(snapshot, separators=(",", ":")))
 
@@ -694,8 +701,7 @@ class Daemon:
         self.health = health
         if changed or health.get("status", "ok") != "ok":
             # the status thread may be the one stuck: the status still says so
-            self.snapshot = {**self.snapshot, "threads": health}
-            self.status_datagram = osc.message("/bridge/status", json.dumps(self.snapshot, separators=(",", ":")))
+            self.publish({**self.snapshot, "threads": health})
         if changed and any(v != "ok" for v in health.values()):
             log.warning("threads: %s", ", ".join(f"{k} {v}" for k, v in health.items()))
         stuck = next((name for name in ("frames", "osc-in") if health.get(name) == "dead"

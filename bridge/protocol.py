@@ -16,6 +16,8 @@ from models import skeleton
 from models.emotions import resolve
 from models.sampling import SAMPLERS
 
+from .osc import clip
+
 MODES = ("solo", "partner", "duet")
 SPACES = ("metres", "normalised")
 
@@ -50,13 +52,21 @@ def _numbers(address: str, args: tuple, count: int | None = None, minimum: int =
         raise ProtocolError(f"{address} takes at least {minimum} numbers, got {len(args)}")
     for a in args:
         if isinstance(a, bool) or not isinstance(a, (int, float)):
-            raise ProtocolError(f"{address}: expected numbers (i or f), got {type(a).__name__} {a!r}")
+            raise ProtocolError(f"{address}: expected numbers (i or f), got {type(a).__name__} {clip(repr(a))}")
     values = np.asarray(args, dtype=np.float64)
     if not np.isfinite(values).all():
         raise ProtocolError(f"{address}: NaN or infinite value")
     if (np.abs(values) > LARGEST).any():
         raise ProtocolError(f"{address}: values must lie within ±{LARGEST:g}")
     return values
+
+
+def whole_numbers(address: str, args: tuple, count: int) -> list[int]:
+    """`count` numbers that must be whole (ports, MIDI bytes), as ints."""
+    values = _numbers(address, args, count)
+    if (values != np.round(values)).any():
+        raise ProtocolError(f"{address} takes whole numbers")
+    return [int(v) for v in values]
 
 
 def _string(address: str, args: tuple) -> str:
@@ -127,7 +137,7 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
     if address.startswith("/performer/"):
         m = re.match(r"^/performer/(\d{1,%d})(/.*)$" % MAX_PERFORMER_DIGITS, address)
         if not m:
-            raise ProtocolError(f"{address[:40]}: expected /performer/<number>/<address>")
+            raise ProtocolError(f"{clip(address, 40)}: expected /performer/<number>/<address>")
         performer = int(m.group(1)) - 1
         if performer < 0 or performers is not None and performer >= performers:
             upto = f" to {performers}" if performers else ""
@@ -164,7 +174,7 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
     if address == "/mode":
         mode = _string(address, args)
         if mode not in MODES:
-            raise ProtocolError(f"/mode: unknown mode {mode[:40]!r}; choose one of {', '.join(MODES)}")
+            raise ProtocolError(f"/mode: unknown mode {clip(mode, 40)!r}; choose one of {', '.join(MODES)}")
         if mode not in modes:
             raise ProtocolError(f"mode {mode} needs the duet model, which this daemon has not loaded; "
                                 f"{', '.join(modes)} is available")
@@ -181,7 +191,7 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
     if address == "/pose/layout":
         layout = _string(address, args)
         if layout not in skeleton.LAYOUTS:
-            raise ProtocolError(f"/pose/layout: unknown layout {layout[:40]!r}; choose one of {', '.join(skeleton.LAYOUTS)}")
+            raise ProtocolError(f"/pose/layout: unknown layout {clip(layout, 40)!r}; choose one of {', '.join(skeleton.LAYOUTS)}")
         return cmd("pose_layout", layout)
     if address == "/pose":
         return cmd("pose", pose_points(address, _numbers(address, args, minimum=2), pose_layout))
@@ -198,7 +208,7 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
         if len(values) != 33 * 4:
             raise ProtocolError(f"/mediapipe/pose takes 33 × (x, y, z, visibility) = 132 numbers, got {len(values)}")
         return cmd("pose", ("mediapipe33", values.reshape(33, 4)[:, :3], "normalised"))
-    raise ProtocolError(f"unknown address {address[:48]}")
+    raise ProtocolError(f"unknown address {clip(address)}")
 
 
 def wekinator(address: str, values: np.ndarray, labels: list[str]) -> np.ndarray:
