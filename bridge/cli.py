@@ -155,27 +155,30 @@ def load_dataset(source: str):
     return dataset.build(source, progress=progress_bar), None
 
 
-def cmd_train_solo(args: argparse.Namespace) -> None:
+def cmd_train(args: argparse.Namespace) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    from models.solo import SoloConfig
+    from models import families
     from models.train import TrainConfig, data_hash, plot_curves, train
+    family, training = families.family(args.kind), families.part(args.kind, "training")
     ds, path = load_dataset(args.data)
-    mc, tc = dataclass_from_args(SoloConfig, args), dataclass_from_args(TrainConfig, args)
+    tc = dataclass_from_args(TrainConfig, args)
+    task = training.Task(ds, dataclass_from_args(family.Config, args), dataclass_from_args(training.Options, args))
     meta = {"command": "motionbridge " + shlex.join(args.argv),
             "seed": tc.seed, "data": {"source": ds.source, "file": str(path) if path else args.data,
                                       "sha256": data_hash(ds),
                                       "clips": ds.n_clips, "frames": int(ds.positions.shape[0])}}
-    with Progress(TextColumn("train solo"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+    with Progress(TextColumn(f"train {args.kind}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TextColumn("{task.fields[status]}"), TimeRemainingColumn(), console=console,
                   disable=not console.is_terminal) as progress:
-        task = progress.add_task("train", total=tc.steps, status="")
+        bar = progress.add_task("train", total=tc.steps, status="")
 
         def on_step(step: int, record: dict) -> None:
-            status = f"loss {record['loss']:.3f} mse {record['mse']:.4f} mdn {record['mdn']:.3f} w_mdn {record['w_mdn']:.2f}"
-            progress.update(task, completed=step, status=status)
+            status = f"loss {record['loss']:.3f} " + " ".join(
+                f"{k} {record[k]:.4f}" for k in record if k in ("mse", "mdn", "kl", "w_mdn", "w_kl"))
+            progress.update(bar, completed=step, status=status)
             if "val" in record and not console.is_terminal:
                 console.print(f"step {step}: {status} | val " + " ".join(f"{k} {v:.4f}" for k, v in record["val"].items()))
-        metrics = train(ds, mc, tc, args.out, meta, resume=args.resume, on_step=on_step)
+        metrics = train(task, tc, args.out, meta, resume=args.resume, on_step=on_step)
     out = Path(args.out).with_suffix("")
     history = [json.loads(line) for line in out.with_suffix(".log.jsonl").read_text().splitlines()]
     plot_curves(history, out.with_suffix(".curve.png"))
@@ -185,22 +188,27 @@ def cmd_train_solo(args: argparse.Namespace) -> None:
 
 # ---- generate, eval, bench ---------------------------------------------------------------------
 
-def load_solo(path: str | None, device: str = "auto"):
+def load_model(path: str | None, kind: str, device: str = "auto"):
+    """A checkpoint of family `kind` (default: the shipped one), on `device`."""
     from models import checkpoint
-    from models.train import pick_device
-    return checkpoint.load(path or checkpoint.default_checkpoint("solo"), pick_device(device))
+    from models.device import pick_device
+    model, meta = checkpoint.load(path or checkpoint.default_checkpoint(kind), pick_device(device))
+    if meta["kind"] != kind:
+        raise CommandError(f"{path} is a {meta['kind']} model; this command takes a {kind} model")
+    return model, meta
 
 
 def cmd_generate_solo(args: argparse.Namespace) -> None:
     from rich.progress import Progress
     from models import skeleton
-    from models.generate import SoloGenerator, parse_emotion
+    from models.emotions import parse_emotion
     from models.io import save_npy
     from models.sampling import SamplingParams
-    model, meta = load_solo(args.checkpoint, args.device)
+    from models.solo import make_live
+    model, meta = load_model(args.checkpoint, "solo", args.device)
     weights = parse_emotion(args.emotion, meta["labels"])
     params = dataclass_from_args(SamplingParams, args)
-    gen = SoloGenerator(model, meta, performers=1, seed=args.seed)
+    gen = make_live(model, meta, performers=1, seed=args.seed)
     frames = int(args.seconds * gen.fps)
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("generate", total=frames)
@@ -219,15 +227,15 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
 
 def cmd_eval_solo(args: argparse.Namespace) -> None:
     from rich.progress import Progress
-    from models.evaluate import evaluate_solo
     from models.sampling import SamplingParams
-    model, meta = load_solo(args.checkpoint, args.device)
+    from models.solo.evaluate import evaluate
+    model, meta = load_model(args.checkpoint, "solo", args.device)
     ds, _ = load_dataset(args.data)
     params = dataclass_from_args(SamplingParams, args)
     frames = int(args.minutes * 60 * ds.fps)
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"{args.minutes:g}-minute rollouts", total=frames)
-        result = evaluate_solo(model, meta, ds, params, args.minutes, args.seed,
+        result = evaluate(model, meta, ds, params, args.minutes, args.seed,
                                lambda n: progress.update(task, completed=n))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -248,16 +256,16 @@ def cmd_eval_solo(args: argparse.Namespace) -> None:
 
 def cmd_bench_solo(args: argparse.Namespace) -> None:
     import torch
-    from models.bench import bench_solo
     from models.sampling import SamplingParams
+    from models.solo.bench import bench
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, meta = load_solo(args.checkpoint, "cpu")
+    model, meta = load_model(args.checkpoint, "solo", "cpu")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     performers = [int(n) for n in args.performers.split(",")]
     rows = []
     for device in devices:
-        rows += bench_solo(model, meta, performers, args.frames, device, dataclass_from_args(SamplingParams, args))
+        rows += bench(model, meta, performers, args.frames, device, dataclass_from_args(SamplingParams, args))
     if args.json:
         print(json.dumps(rows, indent=2))
         return
@@ -581,17 +589,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=360)
     p.set_defaults(func=cmd_data_render)
     train = commands.add_parser("train", help="train a model on a dataset")
-    train_cmds = train.add_subparsers(dest="train_command", required=True)
-    from models.solo import SoloConfig
+    train_cmds = train.add_subparsers(dest="kind", required=True)
+    from models import families
     from models.train import TrainConfig
-    p = train_cmds.add_parser("solo", help="the emotion-conditioned transformer + MDN",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data", default="bandai", help="dataset .npz, or bandai | cmu-salsa | BVH folder")
-    p.add_argument("--out", default="runs/solo", help="checkpoint path (writes .safetensors and .json)")
-    p.add_argument("--resume", action="store_true", help="continue from --out's .train.pt")
-    add_dataclass_args(p, SoloConfig, "model")
-    add_dataclass_args(p, TrainConfig, "training")
-    p.set_defaults(func=cmd_train_solo)
+    for kind in families.kinds():
+        family, training = families.family(kind), families.part(kind, "training")
+        p = train_cmds.add_parser(kind, help=family.__doc__.split("\n")[0],
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p.add_argument("--data", default=training.DATA, help="dataset .npz, or bandai | cmu-salsa | BVH folder")
+        p.add_argument("--out", default=f"runs/{kind}", help="checkpoint path (writes .safetensors and .json)")
+        p.add_argument("--resume", action="store_true", help="continue from --out's .train.pt")
+        add_dataclass_args(p, family.Config, "model")
+        add_dataclass_args(p, training.Options, f"{kind} training")
+        add_dataclass_args(p, TrainConfig, "training")
+        p.set_defaults(func=cmd_train)
 
     from models.sampling import SamplingParams
     generate = commands.add_parser("generate", help="write a generated clip (.npy or .gif)")

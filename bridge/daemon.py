@@ -372,7 +372,7 @@ class Daemon:
             return self._midi_osc(m, sender)
         e = self.engine
         try:
-            commands = interpret(m.address, m.args, e.labels, sender, self.pose_layout, e.performers)
+            commands = interpret(m.address, m.args, e.labels, sender, self.pose_layout, e.performers, e.generator.modes)
         except ProtocolError as error:
             text = str(error)
             self.reply_error(sender, text, "unknown address" if text.startswith("unknown address") else "bad input")
@@ -745,20 +745,20 @@ def load_midi_map(spec: str) -> MidiMap:
 
 def create(config: ServeConfig, on_fatal: Callable[[str], None] | None = None) -> Daemon:
     """Check the settings, load the model and wire engine, output and sockets from a config."""
-    from models import checkpoint
-    from models.generate import SoloGenerator
+    from models import checkpoint, families
+    from models.device import pick_device
     from models.sampling import SamplingParams
-    from models.train import pick_device
 
     config.check()
     output = OutputFormat(config.layout, config.space, config.per_joint)
     device = pick_device(config.device)
-    path = config.checkpoint or checkpoint.default_checkpoint("solo")
+    path = checkpoint.locate(config.checkpoint or checkpoint.default_checkpoint("solo"))
     model, meta = checkpoint.load(path, device)
     params = SamplingParams(sampler=config.sampler, variance=config.variance, temperature=config.temperature,
                             energy=config.energy)
-    generator = SoloGenerator(model, meta, performers=config.performers, seed=config.seed, stage=config.stage)
-    engine = Engine(generator, fps=config.fps, glide=config.glide, params=params,
+    live = families.family(meta["kind"]).make_live(model, meta, performers=config.performers, seed=config.seed,
+                                              stage=config.stage)
+    engine = Engine(live, fps=config.fps, glide=config.glide, params=params,
                     pose_layout=config.pose_layout, pose_space=config.pose_space)
-    name = f"{checkpoint.stem(path).name} ({model.n_params() / 1e6:.1f} M params, {len(meta['labels'])} labels)"
+    name = f"{path.name} ({model.n_params() / 1e6:.1f} M params, {len(meta['labels'])} labels)"
     return Daemon(config, engine, output, name, str(device), on_fatal)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.emotions import resolve
-from models.generate import SoloGenerator
+from models.live import Condition, Live
 from models.sampling import SamplingParams
 
 from .protocol import Command, tracked_pose
@@ -33,7 +33,7 @@ class Frame:
 
 
 class Engine:
-    def __init__(self, generator: SoloGenerator, fps: float = 30.0, glide: float = 1.0,
+    def __init__(self, generator: Live, fps: float = 30.0, glide: float = 1.0,
                  params: SamplingParams = SamplingParams(), pose_layout: str = "canonical",
                  pose_space: str = "normalised"):
         self.generator = generator
@@ -52,7 +52,8 @@ class Engine:
         self.mix = 0.0
         self.mode = "solo"
         self.pose_layout, self.pose_space = pose_layout, pose_space
-        self.tracked: np.ndarray | None = None  # latest live pose, canonical metres
+        self._pose: tuple | None = None         # the latest tracked pose as it came (layout, points, space)
+        self._tracked: np.ndarray | None = None # ... converted to canonical metres, once something reads it
         self.poses_received = 0
         self.queue: collections.deque[Command] = collections.deque()
         self.frame = 0
@@ -106,9 +107,8 @@ class Engine:
                 for p in rows:
                     self.params[p] = dataclasses.replace(self.params[p], **{key: value})
         elif c.name == "mode":
-            if c.value != "solo":
-                raise ValueError(f"mode {c.value} needs the duet model, which this daemon has not loaded; "
-                                 "solo is available")
+            if c.value not in self.generator.modes:
+                raise ValueError(f"mode {c.value} is not one this model plays; it plays {', '.join(self.generator.modes)}")
             self.mode = c.value
         elif c.name == "reset":
             self.generator.reset()
@@ -121,10 +121,16 @@ class Engine:
         elif c.name in ("pose", "pose_set"):
             poses = c.value if c.name == "pose_set" else [c.value]
             for layout, points, space in poses[:1]:
-                self.tracked = tracked_pose(layout, points, space or self.pose_space)
+                self._pose, self._tracked = (layout, points, space or self.pose_space), None
                 self.poses_received += 1
         else:
             raise ValueError(f"unknown command {c.name}")
+
+    def tracked(self) -> np.ndarray | None:
+        """The latest tracked pose in canonical metres (J, 3), converted the first time it is read."""
+        if self._tracked is None and self._pose is not None:
+            self._tracked = tracked_pose(*self._pose)
+        return self._tracked
 
     def current_values(self) -> dict[str, float]:
         """Present values of what MIDI controls can move (performer 1's), for pick-up."""
@@ -162,16 +168,17 @@ class Engine:
         self._glide_t += dt
         t = np.ones(self.performers) if self.glide <= 0 else np.clip(self._glide_t / self.glide, 0.0, 1.0)
         self.current = self._glide_from + (self.target - self._glide_from) * t[:, None]
-        positions = self.generator.step(self.current, self.params)
+        pose = self.tracked() if self.mode != "solo" else None     # a solo dancer reads no pose
+        positions = self.generator.step(Condition(self.current, self.params, pose, self.mode))
         frame = Frame(self.frame, time, positions, self.generator.recognised, self.current.copy())
         self.frame += 1
         return frame
 
     def rehearse(self) -> None:
-        """Warm the CPU's caches for the next tick, changing nothing (see SoloGenerator.rehearse)."""
+        """Warm the CPU's caches for the next tick, changing nothing (see models.live.Live.rehearse)."""
         self.generator.rehearse()
 
     def settle(self) -> None:
-        """The bookkeeping a frame leaves for the next (see SoloGenerator.settle): call it once the
+        """The bookkeeping a frame leaves for the next (see models.live.Live.settle): call it once the
         frame has been sent; the next tick does it first otherwise."""
         self.generator.settle()

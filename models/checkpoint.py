@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as to_bytes
 
+from . import families
 from .files import atomic_write
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -38,6 +39,18 @@ def stem(path: str | Path) -> Path:
     return path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
 
 
+def locate(path: str | Path) -> Path:
+    """A checkpoint's stem from its stem, one of its files, or a folder that holds exactly one."""
+    path = Path(path)
+    if not path.is_dir():
+        return stem(path)
+    found = sorted(p.with_suffix("") for p in path.glob("*.json") if p.with_suffix(".safetensors").exists())
+    if len(found) != 1:
+        held = ", ".join(p.name for p in found) if found else "none"
+        raise CheckpointError(f"{path}: a folder holding {len(found)} checkpoints ({held}); name one")
+    return found[0]
+
+
 def default_checkpoint(kind: str) -> Path:
     return WEIGHTS_DIR / kind
 
@@ -52,7 +65,7 @@ def save(path: str | Path, model: torch.nn.Module, meta: dict[str, Any]) -> Path
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
-    base = stem(path)
+    base = locate(path)
     try:
         if base.with_suffix(".json").stat().st_size > MAX_JSON:
             raise CheckpointError(f"{base}.json: larger than any checkpoint's metadata ({MAX_JSON >> 20} MB)")
@@ -65,11 +78,6 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{base}.json: corrupt checkpoint metadata ({e})") from None
 
 
-
-
-def _families() -> dict[str, tuple[type, type]]:
-    from .solo import SoloConfig, SoloModel
-    return {"solo": (SoloConfig, SoloModel)}
 
 
 def _config(base: Path, kind: str, config_cls: type, args: Any):
@@ -105,19 +113,16 @@ def _numbers(base: Path, meta: dict, key: str, length: int, positive: bool = Fal
 
 
 def validate(base: Path, meta: Any) -> tuple[type, Any]:
-    """Check everything a checkpoint's JSON says before anything is built from it: the model class
-    and its config. Raises CheckpointError with one line naming the file and the field."""
+    """Check everything a checkpoint's JSON says before anything is built from it, its family's
+    own fields included: the model class and its config. Raises CheckpointError with one line naming the file and the field."""
     if not isinstance(meta, dict):
         raise CheckpointError(f"{base}.json: must hold a JSON object, got {type(meta).__name__}")
-    families = _families()
     kind = meta.get("kind")
-    if kind not in families:
-        raise CheckpointError(f"{base}.json: unknown model kind {kind!r:.40}; known: {', '.join(families)}")
-    if kind == "solo" and "pace" not in meta:
-        raise CheckpointError(f"{base}.json: a solo model from before pace conditioning; retrain it with "
-                              "`motionbridge train solo` (the shipped model already is)")
-    config_cls, model_cls = families[kind]
-    config = _config(base, kind, config_cls, meta.get("model_args", {}))
+    try:
+        found = families.family(kind)
+    except ValueError as e:
+        raise CheckpointError(f"{base}.json: {e}") from None
+    config = _config(base, kind, found.Config, meta.get("model_args", {}))
     labels = meta.get("labels")
     if not isinstance(labels, list) or not 1 <= len(labels) <= MAX_LABELS or not all(
             isinstance(x, str) and 0 < len(x) <= 32 for x in labels) or len(set(labels)) != len(labels):
@@ -129,23 +134,19 @@ def validate(base: Path, meta: Any) -> tuple[type, Any]:
     fps = meta.get("fps", 30.0)
     if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not 1 <= fps <= 240:
         raise CheckpointError(f"{base}.json: fps must be a number from 1 to 240, got {fps!r:.40}")
-    if kind == "solo":
-        pace = meta["pace"]
-        if not isinstance(pace, dict) or any(not isinstance(pace.get(x), (int, float)) or isinstance(pace.get(x), bool)
-                                             or not 0 < pace[x] < 100 for x in labels):
-            raise CheckpointError(f"{base}.json: pace must give every label a positive speed (m/s)")
+    found.check(base, meta, config)
     with torch.device("meta"):              # counts the parameters without allocating them
-        n_params = sum(p.numel() for p in model_cls(config).parameters())
+        n_params = sum(p.numel() for p in found.Model(config).parameters())
     if n_params > MAX_PARAMS:
         raise CheckpointError(f"{base}.json: the model would have {n_params / 1e6:.0f} M parameters; "
                               f"at most {MAX_PARAMS / 1e6:.0f} M are loaded")
-    return model_cls, config
+    return found.Model, config
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild a model from its checkpoint alone, checked in full first; the model is returned in
     eval mode. Any defect is a CheckpointError (a ValueError) of one line."""
-    base = stem(path)
+    base = locate(path)
     meta = read_meta(base)
     model_cls, config = validate(base, meta)
     weights = base.with_suffix(".safetensors")

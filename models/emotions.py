@@ -1,6 +1,8 @@
 """Emotion names: a model's own labels, and the words people use for them."""
 from __future__ import annotations
 
+import numpy as np
+
 SYNONYMS = {
     "joy": "happy", "happiness": "happy", "glad": "happy", "cheerful": "happy",
     "anger": "angry", "mad": "angry", "rage": "angry",
@@ -22,3 +24,14 @@ def resolve(name: str, labels: list[str]) -> int:
     if mapped in labels:
         return labels.index(mapped)
     raise ValueError(f"unknown emotion {name!r}; this model knows: {', '.join(labels)}")
+
+
+def parse_emotion(text: str, labels: list[str]) -> np.ndarray:
+    """'happy=0.7,sad=0.3' (or just 'happy') → weights over `labels`, summing to 1."""
+    weights = np.zeros(len(labels), dtype=np.float32)
+    for part in filter(None, (s.strip() for s in text.split(","))):
+        name, _, value = part.partition("=")
+        weights[resolve(name.strip(), labels)] += float(value) if value else 1.0
+    if weights.sum() <= 0:
+        raise ValueError(f"emotion {text!r} has no positive weight")
+    return weights / weights.sum()

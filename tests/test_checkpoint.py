@@ -5,7 +5,7 @@ import torch
 
 from models import checkpoint
 from models.checkpoint import CheckpointError
-from models.solo import SoloConfig, SoloModel
+from models.solo.model import SoloConfig, SoloModel
 
 
 @pytest.fixture
@@ -121,3 +121,29 @@ def test_serve_refuses_a_bad_checkpoint_with_exit_status_2(saved, tmp_path):
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "error:" in lines[0] and "n_head must be 1-64" in lines[0], done.stderr
+
+
+def test_a_folder_holding_one_checkpoint_is_that_checkpoint(saved, tmp_path):
+    model, base = saved
+    loaded, meta = checkpoint.load(tmp_path)
+    assert checkpoint.locate(tmp_path) == base and meta["kind"] == "solo"
+    checkpoint.save(tmp_path / "other", model, json.loads(base.with_suffix(".json").read_text()))
+    with pytest.raises(CheckpointError, match=r"2 checkpoints \(m, other\); name one"):
+        checkpoint.load(tmp_path)
+    with pytest.raises(CheckpointError, match="0 checkpoints"):
+        checkpoint.load(tmp_path / "empty" if (tmp_path / "empty").mkdir() is None else None)
+
+
+def test_serving_a_model_imports_no_training_code():
+    """The daemon's path from a checkpoint to a running engine: no optimizer, loss or eval code."""
+    import subprocess
+    import sys
+    code = ("import sys; from bridge.daemon import ServeConfig, create; "
+            "d = create(ServeConfig(port=0, out_port=9)); d.sock.close(); "
+            "print(' '.join(m for m in sys.modules if m.startswith('models.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    modules = set(loaded.stdout.split())
+    assert "models.solo.live" in modules
+    assert not modules & {"models.train", "models.solo.training", "models.solo.evaluate", "models.metrics",
+                          "models.dataset", "models.schedules"}

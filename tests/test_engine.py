@@ -3,13 +3,13 @@ import pytest
 
 from bridge.engine import Engine
 from bridge.protocol import Command
-from models.generate import SoloGenerator
+from models.solo.live import SoloLive
 
 
 @pytest.fixture
 def engine(solo_model):
     model, meta = solo_model
-    return Engine(SoloGenerator(model, meta, performers=2), fps=30, glide=1.0)
+    return Engine(SoloLive(model, meta, performers=2), fps=30, glide=1.0)
 
 
 def test_emotion_changes_glide_over_the_glide_time(engine):
@@ -43,7 +43,7 @@ def test_unavailable_mode_and_missing_performer_are_reported(engine):
     engine.submit(Command("mode", "partner", sender=("127.0.0.1", 9)))
     engine.submit(Command("emotion", np.eye(7)[1], performer=5))
     engine.tick(0, on_error=lambda c, e: errors.append(str(e)))
-    assert "needs the duet model" in errors[0] and "performer 6 does not exist" in errors[1]
+    assert "mode partner is not one this model plays" in errors[0] and "performer 6 does not exist" in errors[1]
 
 
 def test_batched_performers_move_and_stay_human(engine):

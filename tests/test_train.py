@@ -12,7 +12,7 @@ from bridge.cli import main
 from models.dataset import build_folder
 from models import motion, skeleton
 from models.bvh import read_bvh
-from models.train import BoneLoss, WindowSampler
+from models.solo.training import BoneLoss, WindowSampler
 
 TINY = ["--context", "16", "--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--n-mix", "3",
         "--batch-size", "8", "--eval-every", "10", "--warmup", "5", "--threads", "1"]

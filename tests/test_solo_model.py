@@ -1,6 +1,6 @@
 import torch
 
-from models.solo import SoloConfig, SoloModel, mdn_nll
+from models.solo.model import SoloConfig, SoloModel, mdn_nll
 
 
 def tiny(**kw) -> SoloModel:

@@ -1,4 +1,4 @@
-"""Running the solo model live: one frame per call for a batch of performers.
+"""Running the solo model live: one frame per call for a batch of performers (models.live.Live).
 
 Holds what a show needs between frames: the key/value cache, each performer's recent frames
 (for the emotion sampler and the recognised emotion) and trajectory. Pure tensor work; the
@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import motion, skeleton
-from .sampling import SamplingParams, sample, skeleton_noise
-from .solo import PACE_FLOOR, KVCache, SoloModel
+from .. import motion, skeleton
+from ..live import Condition
+from ..sampling import SamplingParams, sample, skeleton_noise
+from .model import PACE_FLOOR, KVCache, SoloModel
 
 SCORE_WINDOW = 8        # frames the emotion sampler scores a candidate with (recent + candidate)
 RECOGNISE_WINDOW = 60   # frames behind the recognised emotion that is reported (2 s)
@@ -24,7 +25,9 @@ PACE_DRIVE_LIMIT = 1.0  # the governor asks for at most e ≈ 2.7 times the targ
                         # further out of what it was trained on, the model loses the body's form
 
 
-class SoloGenerator:
+class SoloLive:
+    modes = ("solo",)
+
     def __init__(self, model: SoloModel, meta: dict, performers: int = 1, seed: int = 0, stage: float = 0.0):
         self.model = model.eval()
         self.head = model.emotion_head
@@ -73,6 +76,12 @@ class SoloGenerator:
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
 
+    def status(self) -> dict:
+        """The pace governor, performer by performer: what was asked (m/s) and what it makes."""
+        measured = self.measured if self.measured is not None else np.zeros(self.performers)
+        return {"pace_target": [round(float(x), 3) for x in self.target],
+                "pace_measured": [round(float(x), 3) for x in measured]}
+
     @torch.inference_mode()
     def warm_up(self, frames: np.ndarray, emotion: np.ndarray) -> None:
         """Continue from real motion: normalised frames (T, F), shown to every performer."""
@@ -90,14 +99,14 @@ class SoloGenerator:
             self.embedded[:, -n:] = self.head.embed_frames(x[-n:], x[-n - 1:-1])
 
     @torch.inference_mode()
-    def step(self, emotion: np.ndarray, params: SamplingParams | list[SamplingParams]) -> np.ndarray:
-        """emotion (B, L) weights → world positions (B, J, 3) of every performer's next frame.
+    def step(self, condition: Condition) -> np.ndarray:
+        """The emotion (B, L) weights and sampling parameters → world positions (B, J, 3) of every
+        performer's next frame. A solo dancer ignores any tracked pose.
 
         Only what the frame itself needs happens here; the bookkeeping it leaves for the next one
         waits for `settle`, so a live caller can send the frame first."""
         self.settle()
-        B = self.performers
-        params = params if isinstance(params, list) else [params] * B
+        emotion, params = condition.emotion, condition.params
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
         e = e / e.sum(-1, keepdim=True).clamp_min(1e-6)
         target = self._target_pace(emotion, np.array([p.energy for p in params]))
@@ -176,8 +185,9 @@ class SoloGenerator:
     def rollout(self, emotion: np.ndarray, frames: int, params: SamplingParams, progress=None) -> np.ndarray:
         """World positions (frames, B, J, 3) for a fixed emotion."""
         out = np.empty((frames, self.performers, len(self.mean[motion.ROOT_FEATURES:]) // 3, 3), dtype=np.float32)
+        condition = Condition(np.asarray(emotion, dtype=np.float32), [params] * self.performers)
         for t in range(frames):
-            out[t] = self.step(emotion, params)
+            out[t] = self.step(condition)
             if progress:
                 progress(t + 1)
         return out
@@ -192,15 +202,3 @@ def _groups(params: list[SamplingParams], device) -> list[tuple[slice | torch.Te
     if len(groups) == 1:
         return [(slice(None), params[0])]
     return [(torch.tensor(rows, device=device), params[rows[0]]) for rows in groups.values()]
-
-
-def parse_emotion(text: str, labels: list[str]) -> np.ndarray:
-    """'happy=0.7,sad=0.3' (or just 'happy') → weights over `labels`, summing to 1."""
-    from .emotions import resolve
-    weights = np.zeros(len(labels), dtype=np.float32)
-    for part in filter(None, (s.strip() for s in text.split(","))):
-        name, _, value = part.partition("=")
-        weights[resolve(name.strip(), labels)] += float(value) if value else 1.0
-    if weights.sum() <= 0:
-        raise ValueError(f"emotion {text!r} has no positive weight")
-    return weights / weights.sum()

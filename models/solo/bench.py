@@ -8,8 +8,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .generate import SoloGenerator
-from .sampling import SamplingParams
+from ..live import Condition
+from ..sampling import SamplingParams
+from .live import SoloLive
 
 
 def _summary(times: list[float]) -> dict[str, float]:
@@ -30,10 +31,10 @@ def _timed(fn: Callable[[], object], n: int, sync: Callable[[], None],
     return _summary(times)
 
 
-def _live(gen: SoloGenerator, emotion: np.ndarray, params: SamplingParams, n: int, sync: Callable[[], None],
+def _live(gen: SoloLive, condition: Condition, n: int, sync: Callable[[], None],
           period: float = 1 / 30) -> dict[str, dict[str, float]]:
     """Steps a frame period apart, as the daemon makes them, alternately straight after the idle
-    wait and after a rehearsal (`SoloGenerator.rehearse`); interleaved, so that the machine's
+    wait and after a rehearsal (`SoloLive.rehearse`); interleaved, so that the machine's
     drift touches both alike."""
     times: dict[str, list[float]] = {"cold": [], "rehearsed": []}
     for i in range(2 * n):
@@ -43,14 +44,14 @@ def _live(gen: SoloGenerator, emotion: np.ndarray, params: SamplingParams, n: in
             gen.rehearse()
         sync()
         t = time.perf_counter()
-        gen.step(emotion, params)
+        gen.step(condition)
         sync()
         times["rehearsed" if i % 2 else "cold"].append(time.perf_counter() - t)
     return {kind: _summary(t) for kind, t in times.items()}
 
 
 @torch.inference_mode()
-def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: str = "cpu",
+def bench(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: str = "cpu",
                params: SamplingParams = SamplingParams()) -> list[dict]:
     """Per batch size: the generator's step to a frame (model, sampler with its emotion scoring,
     trajectory) and the settling after it (recognised emotion, pace governor); the step at a live
@@ -61,13 +62,14 @@ def bench_solo(model, meta: dict, performers=(1, 8, 32), frames: int = 300, devi
     context, n_feat = model.config.context, model.config.n_features
     rows = []
     for B in performers:
-        gen = SoloGenerator(model, meta, performers=B)
+        gen = SoloLive(model, meta, performers=B)
         emotion = np.full((B, len(gen.labels)), 1.0 / len(gen.labels), dtype=np.float32)
+        condition = Condition(emotion, [params] * B)
         for _ in range(context + 16):          # fill the cache: steady state, window full
-            gen.step(emotion, params)
-        step = _timed(lambda: gen.step(emotion, params), frames, sync, before=gen.settle)
-        settle = _timed(gen.settle, frames, sync, before=lambda: gen.step(emotion, params))
-        live = _live(gen, emotion, params, max(30, frames // 2), sync)
+            gen.step(condition)
+        step = _timed(lambda: gen.step(condition), frames, sync, before=gen.settle)
+        settle = _timed(gen.settle, frames, sync, before=lambda: gen.step(condition))
+        live = _live(gen, condition, max(30, frames // 2), sync)
         e = torch.as_tensor(emotion, device=device)
         x = torch.randn(B, n_feat, device=device)
         pace = torch.ones(B, device=device)

@@ -1,4 +1,4 @@
-"""How good is the motion? Measured against held-out real data, not judged by eye.
+"""How good is the solo model's motion? Measured against held-out real data, not judged by eye.
 
 (a) emotion recognisability: a classifier trained only on real training clips labels 4-s windows
     of generated motion for each conditioning label; compared with its accuracy on real held-out
@@ -11,99 +11,17 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from . import motion, skeleton
-from .dataset import MotionDataset
-from .generate import SoloGenerator
-from .sampling import SamplingParams
-
-WINDOW_S = 4.0
-FROZEN_SPEED = 0.05       # m/s mean joint speed (root-relative) below which a second counts as frozen
+from ..dataset import MotionDataset
+from ..metrics import (EmotionClassifier, bone_lengths, frozen_fraction, local_positions, mean_jerk, mean_speed,
+                       window_features, windows)
+from ..sampling import SamplingParams
+from .live import SoloLive
 
 
-def local_positions(p: np.ndarray) -> np.ndarray:
-    """World (T, J, 3) → root-relative, heading-free positions (T, J, 3)."""
-    f, _ = motion.encode(p)
-    return f[:, motion.ROOT_FEATURES:].reshape(len(p), -1, 3)
-
-
-def window_features(p: np.ndarray, fps: float) -> np.ndarray:
-    """A motion window (T, J, 3) → summary statistics the classifier reads."""
-    local = local_positions(p)
-    vel = np.diff(local, axis=0) * fps
-    speed = np.linalg.norm(vel, axis=-1)
-    root = p[:, 0]
-    root_speed = np.linalg.norm(np.diff(root[:, [0, 2]], axis=0), axis=-1) * fps
-    return np.concatenate([local.mean(0).ravel(), local.std(0).ravel(), speed.mean(0), speed.std(0),
-                           [root_speed.mean(), root_speed.std(), root[:, 1].mean(), root[:, 1].std()]])
-
-
-def windows(p: np.ndarray, fps: float, stride_s: float = 0.5) -> list[np.ndarray]:
-    n, stride = int(WINDOW_S * fps), max(1, int(stride_s * fps))
-    return [p[s:s + n] for s in range(0, len(p) - n + 1, stride)]
-
-
-@dataclass
-class EmotionClassifier:
-    """Multinomial logistic regression on window statistics: small, fast, and trained only on
-    real training clips, so it judges generated motion the way it judges real motion."""
-    weight: torch.Tensor
-    bias: torch.Tensor
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, n_labels: int, l2: float = 1e-2, steps: int = 400) -> "EmotionClassifier":
-        mean, std = x.mean(0), x.std(0) + 1e-6
-        xt = torch.tensor((x - mean) / std, dtype=torch.float32)
-        yt = torch.tensor(y)
-        w = torch.zeros(x.shape[1], n_labels, requires_grad=True)
-        b = torch.zeros(n_labels, requires_grad=True)
-        opt = torch.optim.LBFGS([w, b], lr=0.5, max_iter=steps, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(xt @ w + b, yt) + l2 * (w ** 2).sum()
-            loss.backward()
-            return loss
-        opt.step(closure)
-        return cls(w.detach(), b.detach(), mean, std)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        xt = torch.tensor((x - self.mean) / self.std, dtype=torch.float32)
-        return (xt @ self.weight + self.bias).argmax(-1).numpy()
-
-
-def mean_speed(p: np.ndarray, fps: float) -> float:
-    """Mean joint speed (m/s) of world positions (T, J, 3)."""
-    return float(motion.joint_speed(p, fps).mean())
-
-
-def frozen_fraction(p: np.ndarray, fps: float) -> float:
-    """Share of 1-s windows whose root-relative joint speed is below FROZEN_SPEED."""
-    local = local_positions(p)
-    speed = np.linalg.norm(np.diff(local, axis=0), axis=-1).mean(-1) * fps       # (T-1,)
-    n = int(fps)
-    chunks = [speed[s:s + n].mean() for s in range(0, len(speed) - n + 1, n)]
-    return float(np.mean(np.array(chunks) < FROZEN_SPEED)) if chunks else 0.0
-
-
-def mean_jerk(p: np.ndarray, fps: float) -> float:
-    """Mean magnitude of the third derivative of joint positions (m/s³)."""
-    return float(np.linalg.norm(np.diff(p, n=3, axis=0), axis=-1).mean() * fps ** 3)
-
-
-def bone_lengths(p: np.ndarray) -> np.ndarray:
-    parents = np.array(skeleton.PARENTS)
-    child = np.arange(len(parents))[parents >= 0]
-    return np.linalg.norm(p[..., child, :] - p[..., parents[child], :], axis=-1)
-
-
-def evaluate_solo(model, meta: dict, ds: MotionDataset, params: SamplingParams, minutes: float = 10.0,
+def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minutes: float = 10.0,
                   seed: int = 0, progress=None) -> dict:
     labels, fps = ds.label_names, ds.fps
     if list(meta["labels"]) != labels:
@@ -126,7 +44,7 @@ def evaluate_solo(model, meta: dict, ds: MotionDataset, params: SamplingParams, 
 
     # one long rollout per label, all labels batched as performers
     frames = int(minutes * 60 * fps)
-    gen = SoloGenerator(model, meta, performers=L, seed=seed)
+    gen = SoloLive(model, meta, performers=L, seed=seed)
     rollout = gen.rollout(np.eye(L, dtype=np.float32), frames, params, progress)       # (T, L, J, 3)
     skip = int(2 * fps)   # the first seconds start from the mean pose
     per_label, gen_correct, gen_total = {}, 0, 0
@@ -176,7 +94,7 @@ def continuation_diversity(model, meta: dict, ds: MotionDataset, clip: int, para
     label = ds.labels[clip]
     emotion = np.zeros((n, len(meta["labels"])), dtype=np.float32)
     emotion[:, label] = 1
-    gen = SoloGenerator(model, meta, performers=n, seed=seed)
+    gen = SoloLive(model, meta, performers=n, seed=seed)
     gen.warm_up(context, emotion)
     out = gen.rollout(emotion, int(seconds * ds.fps), params)                  # (T, n, J, 3)
     local = np.stack([local_positions(out[:, k]) for k in range(n)], axis=1)  # (T, n, J, 3)

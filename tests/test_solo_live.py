@@ -2,27 +2,28 @@ import numpy as np
 import pytest
 import torch
 
-from models.generate import PACE_DRIVE_LIMIT, RECOGNISE_WINDOW, SCORE_WINDOW, SoloGenerator, parse_emotion
+from models.live import Condition
 from models.motion import joint_speed
 from models.sampling import SamplingParams
-from models.solo import SoloConfig, SoloModel
+from models.solo.live import PACE_DRIVE_LIMIT, RECOGNISE_WINDOW, SCORE_WINDOW, SoloLive
+from models.solo.model import SoloConfig, SoloModel
 
 
-def generator(performers: int = 2) -> SoloGenerator:
+def generator(performers: int = 2) -> SoloLive:
     torch.manual_seed(0)
     model = SoloModel(SoloConfig(context=12, n_layer=2, n_head=2, n_embd=32, n_mix=3))
     meta = {"labels": [f"l{i}" for i in range(7)], "fps": 30.0,
             "feature_mean": np.zeros(67, np.float32), "feature_std": np.ones(67, np.float32),
             "pace": {f"l{i}": 0.5 + 0.1 * i for i in range(7)}}
-    return SoloGenerator(model, meta, performers=performers, seed=0)
+    return SoloLive(model, meta, performers=performers, seed=0)
 
 
-def run(gen: SoloGenerator, frames: int, params=SamplingParams()) -> torch.Tensor:
+def run(gen: SoloLive, frames: int, params=SamplingParams()) -> torch.Tensor:
     """Normalised frames (B, 1 + frames, F) the generator produced, after its starting frame."""
     out = [gen.prev.clone()]
     emotion = np.eye(7, dtype=np.float32)[:gen.performers]
     for _ in range(frames):
-        gen.step(emotion, params)
+        gen.step(Condition(emotion, [params] * gen.performers))
         out.append(gen.prev.clone())
     return torch.stack(out, 1)
 
@@ -56,7 +57,7 @@ def test_candidate_scores_equal_the_head_over_each_candidate_window():
 def test_performers_with_different_samplers_step_together():
     gen = generator(performers=3)
     params = [SamplingParams(sampler="emotion"), SamplingParams(sampler="mean"), SamplingParams(sampler="emotion")]
-    positions = gen.step(np.eye(7, dtype=np.float32)[:3], params)
+    positions = gen.step(Condition(np.eye(7, dtype=np.float32)[:3], params))
     gen.settle()
     assert positions.shape == (3, 21, 3)
     assert np.isfinite(positions).all() and gen.recognised.shape == (3, 7)
@@ -83,20 +84,12 @@ def test_the_pace_governor_asks_for_more_when_the_body_moves_too_little():
 
 def test_energy_sets_how_much_the_shipped_model_moves(solo_model):
     model, meta = solo_model
-    gen = SoloGenerator(model, meta, performers=2, seed=0)
+    gen = SoloLive(model, meta, performers=2, seed=0)
     params = [SamplingParams(energy=0.5), SamplingParams(energy=2.0)]
     emotion = np.eye(len(gen.labels), dtype=np.float32)[[0, 0]]
-    p = np.stack([gen.step(emotion, params) for _ in range(240)])         # (T, 2, J, 3)
+    p = np.stack([gen.step(Condition(emotion, params)) for _ in range(240)])         # (T, 2, J, 3)
     calm, lively = (joint_speed(p[60:, i], gen.fps).mean() for i in range(2))
     assert lively > 1.5 * calm
-
-
-def test_parse_emotion():
-    labels = ["angry", "happy", "sad"]
-    np.testing.assert_allclose(parse_emotion("happy=0.7,sad=0.3", labels), [0, 0.7, 0.3])
-    np.testing.assert_allclose(parse_emotion("joy", labels), [0, 1, 0])
-    with pytest.raises(ValueError):
-        parse_emotion("happy=0", labels)
 
 
 def test_rehearsing_before_each_step_changes_nothing():
@@ -104,5 +97,6 @@ def test_rehearsing_before_each_step_changes_nothing():
     emotion = np.eye(7, dtype=np.float32)[:2]
     for t in range(30):                                  # past a full window of the tiny model's cache
         rehearsed.rehearse()
-        np.testing.assert_array_equal(rehearsed.step(emotion, SamplingParams()), plain.step(emotion, SamplingParams()))
+        condition = Condition(emotion, [SamplingParams()] * 2)
+        np.testing.assert_array_equal(rehearsed.step(condition), plain.step(condition))
     torch.testing.assert_close(rehearsed.cache.k, plain.cache.k, rtol=0, atol=0)

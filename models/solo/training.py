@@ -1,0 +1,200 @@
+"""Training the solo model: its options, its training windows, and its losses, as a `Task` the
+shared loop (models.train) runs.
+
+Losses: keypoint MSE, the MDN likelihood (its weight held low, then ramped up linearly, so the
+mean head shapes the body before the mixture spreads), a velocity loss, bone lengths, and the
+emotion head's on real and on generated motion. Inputs are partly the model's own predictions,
+more so as training goes on (decaying teacher forcing), and noisy; targets are clean.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import motion, schedules, skeleton
+from ..dataset import MotionDataset
+from ..train import TrainConfig
+from .model import SoloConfig, SoloModel
+
+DATA = "bandai"                       # what `train solo` trains on unless told
+
+
+@dataclass
+class Options:
+    mdn_schedule: str = "linear"      # constant | linear | exponential
+    mdn_start: float = 0.1
+    mdn_end: float = 1.0
+    mdn_delay: float = 0.3            # fraction of steps before the MDN weight ramps
+    mdn_ramp: float = 0.4             # fraction of steps the ramp takes
+    w_emotion: float = 0.2
+    w_velocity: float = 0.5
+    w_bone: float = 3.0               # relative bone-length error of every MDN component's pose
+    teacher_forcing_floor: float = 0.25  # share of real input frames at the end of training
+    input_noise: float = 0.03         # std (normalised units) of noise on input frames, not targets
+    mirror: bool = True
+
+
+class WindowSampler:
+    """Random training windows, each drawn with the label of the clip it came from.
+
+    A window and its label are read from one clip index in one place, so no shuffle can pair
+    motion with another clip's label (the seed code shuffled them separately).
+    """
+
+    def __init__(self, ds: MotionDataset, clips: list[int], length: int, mirror: bool, seed: int):
+        self.length = length + 1          # inputs and their next frames
+        self.clips = [c for c in clips if ds.clip_length(c) >= self.length]
+        if not self.clips:
+            raise ValueError(f"no clip is {self.length} frames long; use a shorter --context")
+        self.features = [(ds.features[c][:, 0] - ds.feature_mean) / ds.feature_std for c in self.clips]
+        self.mirrored = [(motion.mirror_features(ds.features[c][:, 0]) - ds.feature_mean) / ds.feature_std
+                         for c in self.clips] if mirror else None
+        self.pace = [motion.pace(ds.clip(c)[:, 0], ds.fps) for c in self.clips]
+        self.labels = np.array([ds.labels[c] for c in self.clips])
+        weights = np.array([len(f) - self.length + 1 for f in self.features], dtype=np.float64)
+        self.weights = weights / weights.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(windows (B, length+1, F) float32, labels (B,) int64, pace of the input frames
+        (B, length) float32)."""
+        picks = self.rng.choice(len(self.clips), size=size, p=self.weights)
+        windows = np.empty((size, self.length, self.features[0].shape[1]), dtype=np.float32)
+        pace = np.empty((size, self.length - 1), dtype=np.float32)
+        for b, k in enumerate(picks):
+            source = self.mirrored[k] if self.mirrored is not None and self.rng.random() < 0.5 else self.features[k]
+            start = self.rng.integers(0, len(source) - self.length + 1)
+            windows[b] = source[start:start + self.length]
+            pace[b] = self.pace[k][start:start + self.length - 1]
+        return windows, self.labels[picks], pace
+
+
+def label_paces(ds: MotionDataset) -> dict[str, float]:
+    """Each label's typical pace: the mean joint speed (m/s) of its training clips, averaged over
+    clips. Live generation asks for this pace when given this emotion (times the energy)."""
+    train = ds.split(heldout=False)
+    out = {}
+    for i, name in enumerate(ds.label_names):
+        speeds = [motion.joint_speed(ds.clip(c)[:, 0], ds.fps).mean()
+                  for c in train if ds.labels[c] == i and ds.clip_length(c) > 1]
+        out[name] = float(np.mean(speeds)) if speeds else 0.0
+    return out
+
+
+def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
+    return {
+        "mse": 1.0,
+        "mdn": schedules.ramp(step, o.mdn_start, o.mdn_end, int(o.mdn_delay * tc.steps),
+                              int(o.mdn_ramp * tc.steps), o.mdn_schedule),
+        "velocity": o.w_velocity,
+        "bone": o.w_bone,
+        "emotion_real": o.w_emotion,
+        "emotion_gen": o.w_emotion,
+    }
+
+
+class BoneLoss:
+    """Relative bone-length error of each MDN component's mean pose against the real next frame.
+
+    The likelihood alone lets a component's mean sit inside the arc a fast wrist sweeps (the
+    average of points on a sphere lies within it): a forearm a quarter short. Every component is
+    a pose the body may take next, so each must keep the body's proportions."""
+
+    def __init__(self, feature_mean: np.ndarray, feature_std: np.ndarray, device):
+        joints = slice(motion.ROOT_FEATURES, None)
+        self.mean = torch.as_tensor(feature_mean[joints], dtype=torch.float32, device=device)
+        self.std = torch.as_tensor(feature_std[joints], dtype=torch.float32, device=device)
+        parents = np.array(skeleton.PARENTS)
+        self.child = torch.as_tensor(np.flatnonzero(parents >= 0), device=device)
+        self.parent = torch.as_tensor(parents[parents >= 0], device=device)
+
+    def lengths(self, f: torch.Tensor) -> torch.Tensor:
+        """Normalised features (..., F) → bone lengths (..., bones) in metres."""
+        p = (f[..., motion.ROOT_FEATURES:] * self.std + self.mean).unflatten(-1, (-1, 3))
+        return (p[..., self.child, :] - p[..., self.parent, :]).norm(dim=-1)
+
+    def __call__(self, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        real = self.lengths(targets).unsqueeze(-2)                    # (B, T, 1, bones)
+        return ((self.lengths(mu) - real).abs() / real.clamp_min(1e-3)).mean()
+
+
+def _teacher_force(model: SoloModel, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, keep: float,
+                   rng: torch.Generator) -> torch.Tensor:
+    """Replace a share of input frames with the model's own prediction of them, so it learns
+    to carry on from its imperfect output rather than freeze or drift in long rollouts."""
+    if keep >= 1.0:
+        return x
+    own = x
+    with torch.no_grad():
+        for _ in range(2):   # predictions made from predictions: errors as they compound live
+            own = torch.cat([x[:, :1], model(own, emotion, pace).mean[:, :-1]], dim=1)
+    use_real = torch.rand(x.shape[:2], generator=rng, device="cpu").to(x.device) < keep
+    return torch.where(use_real.unsqueeze(-1), x, own)
+
+
+@torch.no_grad()
+def validate(model: SoloModel, sampler: WindowSampler, n_labels: int, device, bone_loss: BoneLoss,
+             batches: int = 8, batch_size: int = 32) -> dict[str, float]:
+    """Losses on held-out windows, and how often the emotion head names their label."""
+    totals: dict[str, float] = {}
+    correct = 0
+    for _ in range(batches):
+        w, labels, pace = (torch.from_numpy(a).to(device) for a in sampler.batch(batch_size))
+        emotion = torch.nn.functional.one_hot(labels, n_labels).float()
+        out = model(w[:, :-1], emotion, pace, w[:, 1:], labels)
+        out.losses["bone"] = bone_loss(out.mu, w[:, 1:])
+        for k, v in out.losses.items():
+            totals[k] = totals.get(k, 0.0) + float(v) / batches
+        correct += int((model.emotion_head(w[:, 1:]).argmax(-1) == labels).sum())
+    totals["emotion_head_accuracy"] = correct / (batches * batch_size)
+    return totals
+
+
+
+class Task:
+    """What the shared loop asks of a family: a model, a batch's losses, validation, and what the
+    checkpoint carries."""
+    kind = "solo"
+
+    def __init__(self, ds: MotionDataset, config: SoloConfig, options: Options):
+        config.n_labels, config.n_features = len(ds.label_names), ds.feature_mean.shape[0]
+        config.check()
+        self.ds, self.config, self.options = ds, config, options
+
+    def build(self) -> SoloModel:
+        return SoloModel(self.config)
+
+    def start(self, tc: TrainConfig, step: int, rank: int, device: torch.device) -> None:
+        """Ready to draw batches from `step` on (a resumed run draws new windows)."""
+        ds, c, o = self.ds, self.config, self.options
+        self.tc, self.device = tc, device
+        self.batches = WindowSampler(ds, ds.split(heldout=False), c.context, o.mirror, tc.seed * 1000 + rank + step)
+        held = ds.split(heldout=True)
+        self.held = WindowSampler(ds, held or ds.split(heldout=False), c.context, False, tc.seed + 7)
+        self.rng = torch.Generator().manual_seed(tc.seed + rank)
+        self.bone_loss = BoneLoss(ds.feature_mean, ds.feature_std, device)
+
+    def losses(self, model, step: int) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        """One training batch through `model` (perhaps wrapped in DDP): its losses and their weights."""
+        tc, o, device = self.tc, self.options, self.device
+        w, labels, pace = (torch.from_numpy(a).to(device) for a in self.batches.batch(tc.batch_size))
+        emotion = torch.nn.functional.one_hot(labels, self.config.n_labels).float()
+        plain = model.module if hasattr(model, "module") else model
+        keep = schedules.teacher_forcing(step, tc.steps, o.teacher_forcing_floor)
+        x = _teacher_force(plain, w[:, :-1], emotion, pace, keep, self.rng)
+        # noisy inputs, clean targets: the model learns to steer back towards real motion, which
+        # is what keeps a free-running rollout from drifting off over minutes
+        x = x + o.input_noise * torch.randn(x.shape, generator=self.rng).to(device)
+        out = model(x, emotion, pace, w[:, 1:], labels)
+        out.losses["bone"] = self.bone_loss(out.mu, w[:, 1:])
+        return out.losses, loss_weights(step, tc, o)
+
+    def validate(self, model: SoloModel) -> dict[str, float]:
+        return validate(model, self.held, self.config.n_labels, self.device, self.bone_loss)
+
+    def meta(self) -> dict:
+        ds = self.ds
+        return {"labels": ds.label_names, "fps": ds.fps, "pace": label_paces(ds),
+                "feature_mean": ds.feature_mean.tolist(), "feature_std": ds.feature_std.tolist()}
