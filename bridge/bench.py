@@ -15,7 +15,6 @@ to a millisecond, and it is the measuring process's delay, not the daemon's.
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 import struct
@@ -30,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from . import osc
+from .status import Snapshot, parse_status
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,8 +185,8 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
         control.close()
     return {"performers": performers, "seconds": seconds, "flood_per_s": flood, **probe.summary(fps),
             # the daemon's own view: how long its steps took and how early it started each frame
-            "daemon_step_p50_ms": inside.get("step_p50_ms"), "daemon_step_p99_ms": inside.get("step_p99_ms"),
-            "daemon_lead_ms": inside.get("lead_ms")}
+            "daemon_step_p50_ms": inside and inside.step_p50_ms, "daemon_step_p99_ms": inside and inside.step_p99_ms,
+            "daemon_lead_ms": inside and inside.lead_ms}
 
 
 def rss_mb(pid: int) -> float:
@@ -230,25 +230,25 @@ def bench_fuzz(packets: int, rate: float, ports: int, fps: float = 30.0, seed: i
             daemon.wait(timeout=10)
             listen.close()
             control.close()
-    counted = {k: v - before.get("errors", {}).get(k, 0) for k, v in status.get("errors", {}).items()}
+    status, before = status or Snapshot(), before or Snapshot()
+    counted = {k: v - before.errors.get(k, 0) for k, v in status.errors.items()}
     return {"packets": packets, "sent": sent, "rate": rate, "ports": ports, "seconds": seconds,
             **probe.summary(fps, seconds),
-            "missed_frames": status.get("missed", 0) - before.get("missed", 0),
-            "failed_frames": status.get("failed", 0) - before.get("failed", 0),
+            "missed_frames": status.missed - before.missed, "failed_frames": status.failed - before.failed,
             "rss_before_mb": rss_before, "rss_after_mb": rss_after, "rss_growth_mb": rss_after - rss_before,
-            "errors": counted, "kernel_drops": status.get("kernel_drops", 0) - before.get("kernel_drops", 0),
-            "threads": status.get("threads", {}), "answering": bool(status), "process_alive": alive,
-            "threads_alive": bool(status) and alive and all(v == "ok" for v in status.get("threads", {}).values())}
+            "errors": counted, "kernel_drops": status.kernel_drops - before.kernel_drops,
+            "threads": status.threads, "answering": bool(status.version), "process_alive": alive,
+            "threads_alive": bool(status.version) and alive and all(v == "ok" for v in status.threads.values())}
 
 
-def daemon_status(sock: socket.socket, port: int) -> dict:
-    """The daemon's /bridge/status snapshot, asked for on `sock`; {} if it does not answer."""
+def daemon_status(sock: socket.socket, port: int) -> Snapshot | None:
+    """The daemon's /bridge/status snapshot, asked for on `sock`; None if it does not answer."""
     sock.settimeout(1.0)
     sock.sendto(osc.message("/bridge/status"), ("127.0.0.1", port))
     try:
         while True:
             for m in osc.parse(sock.recvfrom(65536)[0]):
                 if m.address == "/bridge/status":
-                    return json.loads(m.args[0])
+                    return parse_status(m.args[0])
     except (socket.timeout, osc.OscError):
-        return {}
+        return None

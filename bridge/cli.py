@@ -344,7 +344,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         if live:
             from rich.live import Live
-            with Live(get_renderable=lambda: dashboard.render(daemon.snapshot), console=out,
+            with Live(get_renderable=lambda: dashboard.render(daemon.snapshot, out.size.height, out.size.width), console=out,
                       refresh_per_second=4, screen=False, redirect_stderr=False):
                 while not stop.wait(0.25):
                     pass
@@ -362,33 +362,53 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+MONITOR_WAIT_S = 5.0    # how long monitor waits for a first status before it says nothing answers
+
+
 def cmd_monitor(args: argparse.Namespace) -> None:
     import socket
     from rich.live import Live
     from bridge import dashboard, osc
+    from bridge.status import parse_status
     host, _, port = args.target.rpartition(":")
-    target = (host or "127.0.0.1", int(port))
+    if not host and not port.isdigit():           # `monitor localhost`: a host, on the default port
+        host, port = port, "7700"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"monitor: {args.target!r} is not HOST:PORT (the daemon's OSC input, e.g. 127.0.0.1:7700)")
+    try:
+        target = (socket.gethostbyname(host or "127.0.0.1"), int(port))
+    except OSError:
+        raise CommandError(f"monitor: cannot resolve host {host!r}") from None
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("0.0.0.0" if target[0] not in ("127.0.0.1", "localhost") else "127.0.0.1", args.listen))
-    sock.settimeout(1.0)
+    sock.bind(("127.0.0.1" if target[0].startswith("127.") else "0.0.0.0", args.listen))
+    sock.settimeout(0.25)
     subscribe = osc.message("/bridge/subscribe", sock.getsockname()[1])
-    snapshot: dict = {}
-    last_subscribe = 0.0
-    with Live(get_renderable=lambda: dashboard.render(snapshot), console=out, refresh_per_second=4):
+    snapshot = None
+    last_subscribe, asked = 0.0, time.monotonic()
+    console.print(f"asking {target[0]}:{target[1]} for its status…")
+    with Live(get_renderable=lambda: dashboard.render(snapshot, out.size.height, out.size.width), console=out,
+              refresh_per_second=4, transient=snapshot is None):
         try:
             while True:
                 if time.monotonic() - last_subscribe > 10:   # renew, in case the daemon restarted
-                    sock.sendto(subscribe, target)
+                    try:
+                        sock.sendto(subscribe, target)
+                    except OSError:                       # nothing there yet (ICMP unreachable): try again later
+                        pass
                     last_subscribe = time.monotonic()
+                if snapshot is None and time.monotonic() - asked > args.timeout:
+                    raise CommandError(f"monitor: no daemon answered at {target[0]}:{target[1]} within "
+                                       f"{args.timeout:g} s; is `motionbridge serve` running there, with --allow "
+                                       f"covering this host?")
                 try:
                     datagram, _ = sock.recvfrom(65536)
-                except socket.timeout:
+                except (socket.timeout, ConnectionRefusedError):
                     continue
                 try:
                     for m in osc.parse(datagram):
                         if m.address == "/bridge/status" and m.args:
-                            snapshot = json.loads(m.args[0])
-                except (osc.OscError, ValueError):
+                            snapshot = parse_status(m.args[0])
+                except (osc.OscError, ValueError, TypeError):
                     continue
         except KeyboardInterrupt:
             sock.sendto(osc.message("/bridge/unsubscribe", sock.getsockname()[1]), target)
@@ -478,7 +498,7 @@ def cmd_record(args: argparse.Namespace) -> None:
 # ---- midi --------------------------------------------------------------------------------------
 
 def cmd_midi_list(args: argparse.Namespace) -> None:
-    from bridge.daemon import load_midi_map
+    from bridge.control import load_midi_map
     try:
         import mido
         names = mido.get_input_names()
@@ -497,7 +517,7 @@ def cmd_midi_list(args: argparse.Namespace) -> None:
 
 def cmd_midi_learn(args: argparse.Namespace) -> None:
     import threading
-    from bridge.daemon import load_midi_map
+    from bridge.control import learned_path, load_midi_map
     from bridge.midi import MidiInputs
     midi_map = load_midi_map(args.map)
     midi_map.learn(args.param)
@@ -517,7 +537,8 @@ def cmd_midi_learn(args: argparse.Namespace) -> None:
             raise CommandError(f"no control moved in {args.timeout:g} s")
     finally:
         inputs.close()
-    target = args.map if args.map.endswith(".toml") else "motionbridge-midi.toml"
+    target = learned_path(args.map)
+    target.parent.mkdir(parents=True, exist_ok=True)
     midi_map.save(target)
     m = midi_map.learned
     console.print(f"{args.param} ← {'CC ' + str(m.cc) if m.cc is not None else 'note ' + str(m.note)} "
@@ -669,6 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("monitor", help="the dashboard of a daemon running elsewhere")
     p.add_argument("target", nargs="?", default="127.0.0.1:7700", help="HOST:PORT of the daemon's OSC input")
     p.add_argument("--listen", type=int, default=0, help="local port for status messages (0: any)")
+    p.add_argument("--timeout", type=float, default=MONITOR_WAIT_S, help="seconds to wait for a first status")
     p.set_defaults(func=cmd_monitor)
     midi = commands.add_parser("midi", help="MIDI ports, mappings, learn, and forwarding to a daemon elsewhere")
     midi_cmds = midi.add_subparsers(dest="midi_command", required=True)

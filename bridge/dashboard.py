@@ -1,16 +1,23 @@
-"""The terminal dashboard, drawn from a status snapshot (a plain dict) and nothing else.
+"""The terminal dashboard, drawn from a status snapshot (`status.Snapshot`) and nothing else.
 
 The daemon publishes snapshots; `serve` draws them at 4 Hz, and `monitor` draws the same
-snapshots received as `/bridge/status` from a daemon elsewhere.
+snapshots received as `/bridge/status` from a daemon elsewhere. What matters first comes first
+(frame rate, missed frames, errors, the performers), and an 80×24 terminal holds all of that; a
+taller one also shows the sampler, the addresses, the subscribers and the MIDI controls.
 """
 from __future__ import annotations
+
+import re
 
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-BAR = 20
+from .status import Snapshot
+
+BAR = 10
+ROOMY = 32            # terminal lines from which the details are shown too
 
 
 def bar(value: float, width: int = BAR, style: str = "cyan") -> Text:
@@ -18,104 +25,111 @@ def bar(value: float, width: int = BAR, style: str = "cyan") -> Text:
     return Text("█" * filled, style=style) + Text("·" * (width - filled), style="grey37")
 
 
-def _health(s: dict) -> Table:
+def _health(s: Snapshot, roomy: bool) -> Table:
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
-    ok = s.get("fps", 0) >= 0.995 * s.get("fps_target", 30)
-    t.add_row("fps", Text(f"{s.get('fps', 0):.2f} / {s.get('fps_target', 0):g}", style="green" if ok else "red"))
-    t.add_row("step", f"p50 {s.get('step_p50_ms', 0):.2f} ms   p99 {s.get('step_p99_ms', 0):.2f} ms   "
-                      f"started {s.get('lead_ms', 0):.1f} ms ahead")
-    t.add_row("jitter p99", f"{s.get('jitter_p99_ms', 0):.2f} ms")
-    t.add_row("frames", f"{s.get('frames', 0)}   missed {s.get('missed', 0)}   failed {s.get('failed', 0)}")
-    threads = s.get("threads", {})
-    if threads:
-        ok = all(v == "ok" for v in threads.values())
-        t.add_row("threads", Text("  ".join(f"{k} {v}" for k, v in threads.items()), style="green" if ok else "bold red"))
-    t.add_row("OSC", f"in {s.get('osc_in_per_s', 0):.0f}/s   out {s.get('osc_out_per_s', 0):.0f}/s")
-    lost = s.get("kernel_drops", 0)
-    t.add_row("dropped", Text(f"by the socket (buffer full) {lost}   log lines {s.get('log_dropped', 0)}",
-                              style="yellow" if lost else ""))
-    t.add_row("listen", s.get("listen", "?"))
-    t.add_row("send to", f"{s.get('send_to', '–')} and the subscribers")
-    t.add_row("model", f"{s.get('model', '?')} on {s.get('device', '?')}, mode {s.get('mode', '?')}")
-    sp = s.get("sampler", {})
-    t.add_row("sampler", f"{sp.get('name', '?')}  variance ÷{sp.get('variance', 0):g}  temp {sp.get('temperature', 0):g}"
-                         f"  k {sp.get('k', 0):g}  emotion w {sp.get('emotion_weight', 0):g}  hold {sp.get('hold', 0):g}"
-                         f"  energy {sp.get('energy', 1):g}"
-                         f"  glide {sp.get('glide', 0):g} s")
-    midi = s.get("midi", {})
-    t.add_row("MIDI", str(midi.get("status", "unavailable")) if isinstance(midi, dict) else str(midi))
-    t.add_row("poses in", str(s.get("poses_received", 0)))
+    ok = s.fps >= 0.995 * s.fps_target
+    t.add_row("fps", Text(f"{s.fps:.2f} / {s.fps_target:g}", style="green" if ok else "red")
+              + Text(f"   frames {s.frames}   missed {s.missed}   failed {s.failed}",
+                     style="red" if s.missed or s.failed else ""))
+    t.add_row("step", f"p50 {s.step_p50_ms:.2f} ms  p99 {s.step_p99_ms:.2f} ms  started {s.lead_ms:.1f} ms ahead"
+                      f"  jitter p99 {s.jitter_p99_ms:.2f} ms")
+    trouble = {k: v for k, v in s.threads.items() if v != "ok"}
+    t.add_row("threads", Text("  ".join(f"{k} {v}" for k, v in trouble.items()), style="bold red")
+              if trouble else Text("all ok" if s.threads else "starting", style="green"))
+    t.add_row("OSC", Text(f"in {s.osc_in_per_s:.0f}/s  out {s.osc_out_per_s:.0f}/s  dropped: socket full "
+                          f"{s.kernel_drops}, log lines {s.log_dropped}",
+                          style="yellow" if s.kernel_drops else ""))
+    if roomy:
+        t.add_row("listen", f"{s.listen}   send to {s.send_to} and the subscribers")
+        t.add_row("model", f"{s.model} on {s.device}, mode {s.mode}")
+        sp = s.sampler
+        t.add_row("sampler", f"{sp.get('name', '?')}  variance ÷{sp.get('variance', 0):g}  temp "
+                             f"{sp.get('temperature', 0):g}  k {sp.get('k', 0):g}  emotion w "
+                             f"{sp.get('emotion_weight', 0):g}  hold {sp.get('hold', 0):g}  energy "
+                             f"{sp.get('energy', 1):g}  glide {sp.get('glide', 0):g} s")
+        t.add_row("poses in", str(s.poses_received))
     return t
 
 
-def _emotions(s: dict) -> Table:
+def _performers(s: Snapshot, room: int) -> Table:
+    """Emotion bars, target then recognised, for as many performers as fit across."""
+    shown = s.performers[:room]
     t = Table(box=None, padding=(0, 1), show_edge=False)
     t.add_column("emotion")
-    for i, _ in enumerate(s.get("performers", [])):
-        t.add_column(f"performer {i + 1}: target / recognised")
-    labels = s.get("labels", [])
-    for j, name in enumerate(labels):
-        row = [name]
-        for p in s.get("performers", []):
-            row.append(bar(p["current"][j], style="cyan") + Text(" ") + bar(p["recognised"][j], style="magenta"))
-        t.add_row(*row)
-    t.add_row("pace m/s", *(f"{p.get('pace_target', 0):.2f} / {p.get('pace', 0):.2f}" for p in s.get("performers", [])))
+    for i, _ in enumerate(shown):
+        t.add_column(f"{i + 1}: target / read")
+    for j, name in enumerate(s.labels):
+        t.add_row(name, *(bar(p.current[j]) + Text(" ") + bar(p.recognised[j], style="magenta") for p in shown))
+    t.add_row("pace m/s", *(f"{p.pace_target:.2f} / {p.pace:.2f}" for p in shown))
+    if len(s.performers) > len(shown):
+        t.add_row(Text(f"and {len(s.performers) - len(shown)} more performers", style="grey50"))
     return t
 
 
-def _midi(s: dict) -> Table | Text:
-    midi = s.get("midi") if isinstance(s.get("midi"), dict) else {}
-    controls = midi.get("controls", [])
-    if not controls:
-        return Text("")
-    t = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left")
-    t.add_column("MIDI control")
-    t.add_column("source")
-    t.add_column("value", justify="right")
-    t.add_column("")
-    for c in controls:
-        value = c.get("value")
-        t.add_row(c["param"], c["source"], "" if value is None else f"{value:.3g}",
-                  Text("pick-up: move to the value", style="yellow") if c.get("waiting") else "")
-    if midi.get("learning"):
-        t.add_row(Text(f"learning {midi['learning']}: move a control", style="bold magenta"), "", "", "")
-    if midi.get("learned"):
-        t.add_row(Text(f"learned {midi['learned']}", style="green"), "", "", "")
+def _midi(s: Snapshot, roomy: bool) -> Table | Text:
+    m = s.midi
+    line = Text(f"MIDI {m.status}")
+    if m.learning:
+        line += Text(f"   learning {m.learning}: move a control", style="bold magenta")
+    if m.learned:
+        line += Text(f"   learned {m.learned}", style="green")
+    waiting = [c.param for c in m.controls if c.waiting]
+    if waiting and not roomy:
+        line += Text(f"   pick-up: {', '.join(waiting[:3])}", style="yellow")
+    if not roomy or not m.controls:
+        return line
+    t = Table(box=None, padding=(0, 1), show_edge=False, title=line, title_justify="left")
+    for col in ("control", "source", "value", ""):
+        t.add_column(col)
+    for c in m.controls:
+        t.add_row(c.param, c.source, "" if c.value is None else f"{c.value:.3g}",
+                  Text("pick-up: move to the value", style="yellow") if c.waiting else "")
     return t
 
 
-def _errors(s: dict) -> Table:
+def fold(lines: list[str]) -> list[str]:
+    """Repeated errors as one line with a count: the newest time, the text, ×n."""
+    folded: dict[str, list] = {}
+    for line in lines:
+        when, _, text = line.partition(" ") if re.match(r"\d\d:\d\d:\d\d ", line) else ("", "", line)
+        entry = folded.setdefault(text, [when, 0])
+        entry[0], entry[1] = when, entry[1] + 1
+    return [f"{when} {text}".strip() + (f" ×{n}" if n > 1 else "") for text, (when, n) in folded.items()]
+
+
+def _errors(s: Snapshot, lines: int) -> Table:
     t = Table.grid(padding=(0, 2))
-    counts = s.get("errors", {})
-    total = sum(counts.values())
+    total = sum(s.errors.values())
     t.add_row(Text(f"{total} errors", style="yellow" if total else "green"),
-              "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    for line in s.get("recent_errors", [])[-4:]:
-        t.add_row("", Text(line[:110], style="yellow"))
+              "  ".join(f"{k}: {v}" for k, v in sorted(s.errors.items())))
+    for line in fold(s.recent_errors)[-lines:]:
+        t.add_row("", Text(line, style="yellow", overflow="ellipsis", no_wrap=True))
     return t
 
 
-def render(s: dict) -> Panel:
-    if not s:
+def render(s: Snapshot | None, height: int = 24, width: int = 80) -> Panel:
+    if s is None or not s.version:
         return Panel("waiting for the first frame…", title="motionbridge")
-    subs = s.get("subscribers", [])
+    roomy = height >= ROOMY
+    subs = s.subscribers
     listed = ", ".join(subs[:6]) + (f" and {len(subs) - 6} more" if len(subs) > 6 else "")
-    body = Group(_health(s), Text(""), _emotions(s), Text(""), _midi(s), Text(""),
-                 Text(f"subscribers ({len(subs)} of {s.get('subscriber_limit', '?')}): {listed or 'none'}"),
-                 _errors(s))
-    return Panel(body, title=f"motionbridge {s.get('version', '')} · up {s.get('uptime_s', 0):.0f} s",
-                 border_style="blue")
+    parts = [_health(s, roomy), _performers(s, max(1, (width - 20) // 22)), _midi(s, roomy),
+             _errors(s, 4 if roomy else 2)]
+    if roomy:
+        parts.append(Text(f"subscribers ({len(subs)} of {s.subscriber_limit}): {listed or 'none'}"))
+    else:
+        parts.append(Text(f"subscribers {len(subs)} of {s.subscriber_limit}   model {s.model} on {s.device}"))
+    return Panel(Group(*parts), title=f"motionbridge {s.version} · up {s.uptime_s:.0f} s", border_style="blue")
 
 
-def status_line(s: dict) -> str:
+def status_line(s: Snapshot | None) -> str:
     """One line for logs when there is no terminal."""
-    if not s:
+    if s is None or not s.version:
         return "starting"
-    threads = s.get("threads", {})
-    trouble = [f"{k} {v}" for k, v in threads.items() if v != "ok"]
-    return (f"fps {s['fps']:.2f}/{s['fps_target']:g} step p99 {s['step_p99_ms']:.2f} ms jitter p99 "
-            f"{s['jitter_p99_ms']:.2f} ms frames {s['frames']} missed {s['missed']} in {s['osc_in_per_s']:.0f}/s "
-            f"errors {sum(s['errors'].values())} dropped {s.get('kernel_drops', 0)} subscribers {len(s['subscribers'])}"
+    trouble = [f"{k} {v}" for k, v in s.threads.items() if v != "ok"]
+    return (f"fps {s.fps:.2f}/{s.fps_target:g} step p99 {s.step_p99_ms:.2f} ms jitter p99 "
+            f"{s.jitter_p99_ms:.2f} ms frames {s.frames} missed {s.missed} in {s.osc_in_per_s:.0f}/s "
+            f"errors {sum(s.errors.values())} dropped {s.kernel_drops} subscribers {len(s.subscribers)}"
             + (f" THREADS: {', '.join(trouble)}" if trouble else ""))

@@ -139,7 +139,7 @@ def test_serving_a_model_imports_no_training_code():
     import subprocess
     import sys
     code = ("import sys; from bridge.daemon import ServeConfig, create; "
-            "d = create(ServeConfig(port=0, out_port=9)); d.sock.close(); "
+            "d = create(ServeConfig(port=0, out_port=9)); d.transport.close(); "
             "print(' '.join(m for m in sys.modules if m.startswith('models.')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr[-2000:]

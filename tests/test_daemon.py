@@ -14,6 +14,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
 from bridge.daemon import ServeConfig, create
+from bridge.status import parse_status
 from conftest import wait_until
 
 
@@ -103,12 +104,12 @@ def test_ping_status_subscribe_unsubscribe(daemon, client):
     time.sleep(0.3)
     client.send_message("/bridge/status", [])
     status = next(m for m in replies(client) if m.address == "/bridge/status")
-    snapshot = json.loads(status.params[0])
-    assert snapshot["labels"][1] == "happy" and snapshot["fps_target"] == 30
+    snapshot = parse_status(status.params[0])
+    assert snapshot.labels[1] == "happy" and snapshot.fps_target == 30
     # frames are computed ahead of their deadline (and rehearsed where that fits), in at most half a
     # period (the first, cold steps are slow: the lead starts out long)
-    assert 0 < snapshot["lead_ms"] and 0 <= snapshot["rehearsal_ms"]
-    assert snapshot["lead_ms"] + snapshot["rehearsal_ms"] <= 1000 / 30 / 2 + 0.01
+    assert 0 < snapshot.lead_ms and 0 <= snapshot.rehearsal_ms
+    assert snapshot.lead_ms + snapshot.rehearsal_ms <= 1000 / 30 / 2 + 0.01
     sub = Listener()
     client.send_message("/bridge/subscribe", [sub.port])
     schema = sub.wait_for("/motion/schema")
@@ -376,7 +377,7 @@ def test_subscriptions_churn_while_frames_flow(solo_model):
             c.send_message("/bridge/subscribe", [s.port])
         assert wait_until(lambda: d.stats.errors["subscribers"] >= 12)
         assert len(d.subscribers.targets) == 8
-        assert d.snapshot.get("subscriber_limit", 8) == 8
+        assert d.snapshot.subscriber_limit == 8
         alive_and_streaming(d)
         socks[0].wait_for("/motion/frame")
     finally:
@@ -422,7 +423,7 @@ def test_the_watchdog_says_when_frames_stall_and_stops_the_daemon(solo_model):
     try:
         out.wait_for("/motion/schema")
         assert wait_until(lambda: d.health.get("frames", "").startswith("stalled"))
-        assert d.snapshot["threads"]["frames"].startswith("stalled")       # shown while it happens
+        assert d.snapshot.threads["frames"].startswith("stalled")       # shown while it happens
         assert wait_until(lambda: fatal)
         assert "frames thread is stalled" in d.fatal and d.stop_event.is_set()
     finally:

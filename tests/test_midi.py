@@ -64,14 +64,14 @@ def test_a_missing_backend_means_midi_unavailable_and_the_daemon_runs(solo_model
 
 def test_osc_forwarded_midi_moves_parameters_with_pickup_and_learn(solo_model, tmp_path):
     d = create(ServeConfig(port=0, out_port=9, midi="none", midi_map=str(tmp_path / "map.toml")))
-    d.midi_map = __import__("bridge.midimap", fromlist=["preset"]).preset("nanokontrol2")
+    d.control.midi_map = __import__("bridge.midimap", fromlist=["preset"]).preset("nanokontrol2")
     d.start()
     c = SimpleUDPClient("127.0.0.1", d.address[1])
     try:
         variance = d.engine.params[0].variance           # 3.0: a knob at about 62 of 127
         c.send_message("/midi/cc", [1, 16, 120]); time.sleep(0.2)
         assert d.engine.params[0].variance == variance   # waiting for pick-up, no jump
-        assert next(c for c in d.midi_snapshot()["controls"] if c["param"] == "variance")["waiting"]
+        assert next(c for c in d.control.midi("none").controls if c.param == "variance").waiting
         c.send_message("/midi/cc", [1, 16, 30]); time.sleep(0.2)     # crosses 62: picked up
         c.send_message("/midi/cc", [1, 16, 127]); time.sleep(0.2)
         assert d.engine.params[0].variance == pytest.approx(20.0)
@@ -85,7 +85,7 @@ def test_osc_forwarded_midi_moves_parameters_with_pickup_and_learn(solo_model, t
             time.sleep(0.05)
         saved = saved.read_text()
         assert "param = \"temperature\"" in saved and "cc = 74" in saved and "channel = 5" in saved
-        assert "temperature ← CC 74" in d.midi_snapshot()["learned"]
+        assert "temperature ← CC 74" in d.control.midi("none").learned
         c.send_message("/midi/cc", [17, 1, 1])
         errors = [m.params[0] for m in c.get_messages(1.0) if m.address == "/bridge/error"]
         assert errors and "/midi/cc".startswith(errors[0].rstrip("…")[:8])     # cut to the request's size
