@@ -19,6 +19,17 @@ console = Console(stderr=True)
 out = Console()
 
 
+def show(table: Table) -> None:
+    """A table on stdout. On a terminal rich fits it to the width; to a pipe or a file it is
+    printed as wide as it needs, so that no number is cut to "60.…"."""
+    if out.is_terminal:
+        out.print(table)
+    else:
+        from rich.measure import Measurement
+        needed = Measurement.get(out, out.options.update(max_width=1000), table).maximum
+        Console(width=max(out.width, needed), no_color=True).print(table)
+
+
 class CommandError(Exception):
     """An error the user can fix: printed as one line, exit status 2."""
 
@@ -69,6 +80,8 @@ def inspect_summary(path: Path) -> dict:
         return {"file": str(path), "kind": "bvh", "frames": frames, "fps": bvh.fps, "duration_s": frames / bvh.fps,
                 "joints": len(bvh.joint_names), "joint_names": bvh.joint_names, "metres_per_unit": bvh.unit_scale(),
                 "bone_length": skeleton.bone_stability(bvh.positions(include_ends=True), bvh.parents, free)}
+    if path.suffix in (".json", ".safetensors") or (path.is_dir() and any(path.glob("*.safetensors"))):
+        return checkpoint_summary(path)
     ds = MotionDataset.load(path)
     stab = [skeleton.bone_stability(ds.clip(c)[:, k], skeleton.PARENTS)["max_rel_std"]
             for c in range(ds.n_clips) for k in range(ds.n_performers)]
@@ -79,6 +92,18 @@ def inspect_summary(path: Path) -> dict:
             "labels": ds.label_counts(),
             "heldout_labels": {n: int(((ds.labels == i) & ds.heldout).sum()) for i, n in enumerate(ds.label_names)},
             "bone_length": {"max_rel_std": max(stab), "median_rel_std": sorted(stab)[len(stab) // 2]}}
+
+
+def checkpoint_summary(path: Path) -> dict:
+    """What `data inspect` says of a checkpoint: its family, labels, size, and how it was made."""
+    from models import checkpoint
+    model, meta = checkpoint.load(path)
+    made = meta.get("data", {})
+    return {"file": str(checkpoint.locate(path)), "kind": f"{meta['kind']} checkpoint", "labels": ", ".join(meta["labels"]),
+            "parameters": model.n_params(), "fps": meta.get("fps", 30.0), "step": meta.get("step", 0),
+            "trained on": made.get("source", "?") if isinstance(made, dict) else str(made),
+            "command": meta.get("command", "?"), "device": meta.get("device", "?"),
+            "torch": meta.get("torch", "?"), "git commit": meta.get("git_commit", "?"), "wall time s": meta.get("wall_s", "?")}
 
 
 def cmd_data_inspect(args: argparse.Namespace) -> None:
@@ -95,8 +120,9 @@ def cmd_data_inspect(args: argparse.Namespace) -> None:
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v:.2e}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
         table.add_row(key, str(value))
-    table.add_row("joint names", " ".join(summary["joint_names"]))
-    out.print(table)
+    if "joint_names" in summary:
+        table.add_row("joint names", " ".join(summary["joint_names"]))
+    show(table)
 
 
 def cmd_data_render(args: argparse.Namespace) -> None:
@@ -246,7 +272,7 @@ def cmd_eval_solo(args: argparse.Namespace) -> None:
     for name, r in result["per_label"].items():
         table.add_row(name, f"{r['emotion_accuracy']:.2f}", f"{r['speed_ratio']:.2f}", f"{r['frozen_fraction']:.1%}",
                       f"{r['jerk_ratio']:.2f}", f"{r['bone_error']:.1%}")
-    out.print(table)
+    show(table)
     out.print(f"emotion accuracy: generated {result['emotion_accuracy_generated']:.2f}, real held-out "
               f"{result['emotion_accuracy_real_heldout']:.2f} (ratio {result['emotion_accuracy_ratio']:.2f})\n"
               f"speed ratio {result['speed_ratio_min']:.2f}–{result['speed_ratio_max']:.2f}, frozen "
@@ -280,7 +306,7 @@ def cmd_bench_solo(args: argparse.Namespace) -> None:
                       f"{r['live_rehearsed']['p50_ms']:.2f} ms",
                       f"{r['model_incremental']['p50_ms']:.2f} ms", f"{r['model_full_window']['p50_ms']:.2f} ms",
                       f"{r['speedup_p50']:.1f}×")
-    out.print(table)
+    show(table)
 
 
 # ---- serve, monitor ---------------------------------------------------------------------------
@@ -331,10 +357,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bridge.daemon import create
     import torch
     config = serve_config(args)
+    daemon = create(config, on_fatal=_exit_soon)
     # one thread steps a few dancers as fast as two, with a steadier p99 (bench solo), and leaves
     # the other cores to the OSC thread and the system
     torch.set_num_threads(config.threads or (1 if config.performers <= 8 else torch.get_num_threads()))
-    daemon = create(config, on_fatal=_exit_soon)
     stop = daemon.stop_event
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     daemon.start()
@@ -433,7 +459,7 @@ def cmd_bench_serve(args: argparse.Namespace) -> None:
                       *(f"{r[k]:.2f}" for k in ("jitter_p50_ms", "jitter_p99_ms")),
                       *(f"{r[k]:.1f}" for k in ("change_to_frame_p50_ms", "change_to_frame_p99_ms", "change_to_frame_max_ms")),
                       *(f"{r[k]:.2f}" if r[k] is not None else "–" for k in ("daemon_step_p50_ms", "daemon_step_p99_ms", "daemon_lead_ms")))
-    out.print(table)
+    show(table)
     out.print(f"times in ms; target: change→frame ≤ one period + 3 ms = {1000 / args.fps + 3:.1f} ms")
 
 
@@ -464,7 +490,7 @@ def cmd_bench_fuzz(args: argparse.Namespace) -> int:
         ]
         for row in rows:
             table.add_row(*row)
-        out.print(table)
+        show(table)
     if not r["threads_alive"]:
         console.print("[red]a thread was lost, or the daemon stopped answering[/red]")
         return 1
@@ -512,7 +538,7 @@ def cmd_midi_list(args: argparse.Namespace) -> None:
         control = f"CC {m.cc}" if m.cc is not None else f"note {m.note}"
         rng = f"{m.min:g}–{m.max:g}" if m.continuous else "trigger"
         table.add_row(m.param, control, str(m.channel or "any"), m.port or "any", rng, m.curve, m.takeover)
-    out.print(table)
+    show(table)
 
 
 def cmd_midi_learn(args: argparse.Namespace) -> None:

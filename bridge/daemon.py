@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import logging
-import math
 import selectors
 import threading
 import time
@@ -85,17 +84,26 @@ class ServeConfig:
     threads: int = 0                  # CPU threads for the model; 0: one up to 8 performers, torch's choice beyond
 
     def check(self) -> None:
-        """Refuse settings that cannot work, before anything starts (ValueError, naming the setting)."""
-        def need(ok: bool, text: str) -> None:
+        """Refuse settings that cannot work, before anything starts: ValueError, one line naming the
+        setting, the value and what would do."""
+        from models.config import check_types
+        check_types(self)
+
+        def need(ok: bool, name: str, valid: str) -> None:
             if not ok:
-                raise ValueError(text)
-        need(0 <= self.port < 65536 and 0 < self.out_port < 65536, "port and out_port must be 0-65535")
-        need(math.isfinite(self.fps) and 1 <= self.fps <= 240, f"fps must be between 1 and 240, got {self.fps:g}")
-        need(1 <= self.performers <= 256, f"performers must be between 1 and 256, got {self.performers}")
-        need(self.budget >= 1, "budget must be at least 1 datagram a second")
-        need(0 <= self.subscribers <= 1024, "subscribers must be between 0 and 1024")
-        need(math.isfinite(self.subscription_s) and self.subscription_s > 0, "subscription_s must be positive")
-        need(math.isfinite(self.watchdog_s) and self.watchdog_s >= 1, "watchdog_s must be at least 1 second")
+                raise ValueError(f"{name} must be {valid}, got {getattr(self, name)!r:.40}")
+        need(0 <= self.port < 65536, "port", "0-65535 (0: any free port)")
+        need(0 < self.out_port < 65536, "out_port", "1-65535")
+        need(1 <= self.fps <= 240, "fps", "between 1 and 240")
+        need(1 <= self.performers <= 256, "performers", "between 1 and 256")
+        need(self.budget >= 1, "budget", "at least 1 datagram a second")
+        need(0 <= self.subscribers <= 1024, "subscribers", "between 0 and 1024")
+        need(self.subscription_s > 0, "subscription_s", "more than 0 seconds")
+        need(self.watchdog_s >= 1, "watchdog_s", "at least 1 second")
+        need(0 <= self.glide <= 60, "glide", "between 0 and 60 seconds")
+        need(0 <= self.stage <= 100, "stage", "between 0 and 100 metres")
+        need(self.dashboard in ("auto", "on", "off"), "dashboard", "auto, on or off")
+        need(self.threads >= 0, "threads", "0 or more")
         self.networks()
 
     def networks(self) -> list:

@@ -94,9 +94,9 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as e:
         sock.close()
         if e.errno == errno.EADDRINUSE:
-            raise OSError(e.errno, f"port {port} on {host} is in use by another program; stop it, or choose "
-                                   f"another port (--port)") from None
-        raise OSError(e.errno, f"cannot listen on {host}:{port}: {e.strerror}") from None
+            raise OSError(f"port {port} on {host} is in use by another program; stop it, or choose "
+                          f"another port (--port)") from None
+        raise OSError(f"cannot listen on {host}:{port}: {e.strerror}") from None
     sock.setblocking(False)
     return sock
 

@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as to_bytes
 
 from . import families
+from .config import check_types
 from .files import atomic_write
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -88,16 +89,9 @@ def _config(base: Path, kind: str, config_cls: type, args: Any):
     unknown = sorted(set(args) - set(names))
     if unknown:
         raise CheckpointError(f"{base}.json: model_args do not describe a {kind} model (unknown {', '.join(unknown)})")
-    for name, value in args.items():
-        kind_of = type(names[name].default)
-        ok = (isinstance(value, kind_of) and not (kind_of is int and isinstance(value, bool))
-              or kind_of is float and isinstance(value, int) and not isinstance(value, bool))
-        if not ok:
-            raise CheckpointError(f"{base}.json: model_args.{name} must be {kind_of.__name__}, got {value!r:.40}")
-        if kind_of is float and not math.isfinite(value):
-            raise CheckpointError(f"{base}.json: model_args.{name} must be finite, got {value}")
     config = config_cls(**args)
     try:
+        check_types(config)
         config.check()
     except ValueError as e:
         raise CheckpointError(f"{base}.json: model_args.{e}") from None

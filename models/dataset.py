@@ -109,8 +109,10 @@ class MotionDataset:
                            label_names=[str(s) for s in z["label_names"]], heldout=z["heldout"],
                            fps=float(z["fps"]), feature_mean=z["feature_mean"],
                            feature_std=z["feature_std"], source=str(z["source"]))
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such file") from None
         except (OSError, KeyError, ValueError) as e:
-            raise ValueError(f"{path}: not a motionbridge dataset ({e})") from None
+            raise ValueError(f"{path}: not a motionbridge dataset ({str(e).split('.')[0]})") from None
 
 
 @dataclass
@@ -243,10 +245,17 @@ def build_folder(folder: Path, fps: float = 30.0, progress: Callable | None = No
 
 def build(source: str, fps: float = 30.0, progress: Callable | None = None, **options) -> MotionDataset:
     """`bandai`, `cmu-salsa`, or a folder of BVH files."""
-    if source == "bandai":
-        return build_bandai(data_root() / "bandai", fps, progress=progress, **options)
-    if source in ("cmu-salsa", "salsa"):
-        return build_salsa(data_root() / "cmu_salsa", fps, progress=progress, **options)
+    named = {"bandai": ("bandai", build_bandai), "cmu-salsa": ("cmu_salsa", build_salsa),
+             "salsa": ("cmu_salsa", build_salsa)}
+    if source in named:
+        folder, builder = named[source]
+        where = data_root() / folder
+        if not where.is_dir():
+            told = os.environ.get("MOTIONBRIDGE_DATA")
+            raise ValueError(f"{source}: no data at {where} ({'from MOTIONBRIDGE_DATA' if told else 'the default'}); "
+                             f"set MOTIONBRIDGE_DATA to the folder that holds {folder}/, or put it at "
+                             f"../shared/motiondata beside the project")
+        return builder(where, fps, progress=progress, **options)
     path = Path(source)
     if not path.is_dir():
         raise ValueError(f"{source}: not a folder, nor one of: bandai, cmu-salsa")

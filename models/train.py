@@ -128,7 +128,9 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
                         writer.add_scalar(f"train/{k}", v, step)
                 for k, v in record["val"].items():
                     writer.add_scalar(f"val/{k}", v, step)
-            _save(model, optimizer, task, tc, out, meta, step, history)
+            made = {"device": str(device) + (f" × {world}" if world > 1 else ""), "torch": torch.__version__,
+                    "git_commit": git_commit(), "wall_s": round(record["elapsed_s"], 1)}
+            _save(model, optimizer, task, tc, out, {**meta, **made}, step, history)
         if on_step and rank == 0:
             on_step(step, record)
     if writer is not None:
@@ -136,6 +138,20 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
     if world > 1:
         dist.barrier()
     return history[-1]["val"] if history else {}
+
+
+def git_commit() -> str:
+    """The commit the code that trains came from, with "+changes" when the tree differs from it."""
+    import subprocess
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (commit or "unknown") + ("+changes" if commit and dirty else "")
 
 
 def _save(model, optimizer, task: Task, tc: TrainConfig, out: Path, meta: dict, step: int, history: list) -> None:

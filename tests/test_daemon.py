@@ -1,5 +1,4 @@
 """A running daemon driven over real UDP: python-osc clients, and liblo's oscsend/oscdump."""
-import json
 import shutil
 import socket
 import subprocess

@@ -65,6 +65,8 @@ def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["labels"] == ["calm", "wild"] and meta["step"] == 20 and meta["seed"] == 1337
     assert "train solo" in meta["command"] and len(meta["data"]["sha256"]) == 16
+    assert meta["device"] == "cpu" and meta["torch"] == torch.__version__ and meta["wall_s"] > 0
+    assert len(meta["git_commit"].split("+")[0]) in (40, 7) or meta["git_commit"] == "unknown"
     assert {"mse", "mdn", "emotion_head_accuracy"} <= set(meta["metrics"]["val"])
     assert out.with_suffix(".curve.png").exists()
     # resume continues from step 20
