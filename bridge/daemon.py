@@ -37,6 +37,7 @@ from .control import Control
 from .engine import Engine
 from .midi import MidiInputs
 from .output import OutputFormat
+from .params import PARAMS
 from .runner import Runner, percentile
 from .status import Performer, Snapshot, Stats
 from .transport import Transport
@@ -253,8 +254,7 @@ class Daemon:
             threads=dict(self.health),
             subscribers=[f"{h}:{p_}" for h, p_ in self.transport.subscribers.targets],
             subscriber_limit=self.config.subscribers,
-            sampler={"name": p.sampler, "variance": p.variance, "temperature": p.temperature, "k": p.k,
-                     "emotion_weight": p.emotion_weight, "hold": p.hold, "energy": p.energy, "glide": e.glide},
+            sampler={"name": p.sampler, **{name: e.value(name) for name in PARAMS if name != "fps"}},
             labels=list(e.labels), poses_received=e.poses_received,
             performers=[Performer(rounded(e.target[i]), rounded(frame.emotion[i] if frame else np.zeros(L)),
                                   rounded(frame.recognised[i] if frame else np.zeros(L)),

@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .params import PARAMS
 from .status import Snapshot
 
 BAR = 10
@@ -45,10 +46,8 @@ def _health(s: Snapshot, roomy: bool) -> Table:
         t.add_row("listen", f"{s.listen}   send to {s.send_to} and the subscribers")
         t.add_row("model", f"{s.model} on {s.device}, mode {s.mode}")
         sp = s.sampler
-        t.add_row("sampler", f"{sp.get('name', '?')}  variance ÷{sp.get('variance', 0):g}  temp "
-                             f"{sp.get('temperature', 0):g}  k {sp.get('k', 0):g}  emotion w "
-                             f"{sp.get('emotion_weight', 0):g}  hold {sp.get('hold', 0):g}  energy "
-                             f"{sp.get('energy', 1):g}  glide {sp.get('glide', 0):g} s")
+        t.add_row("live", f"sampler {sp.get('name', '?')}  " + "  ".join(
+            f"{name} {sp[name]:g}" for name in PARAMS if isinstance(sp.get(name), (int, float))))
         t.add_row("poses in", str(s.poses_received))
     return t
 

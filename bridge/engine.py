@@ -18,6 +18,7 @@ from models.emotions import resolve
 from models.live import Condition, Live
 from models.sampling import SamplingParams
 
+from .params import PARAMS
 from .protocol import Command, tracked_pose
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class Engine:
         self.labels = generator.labels
         P, L = generator.performers, len(self.labels)
         self.fps = fps
-        self.glide = glide
+        self.glide = np.full(P, float(glide))   # seconds, each performer's own
         self.params = [dataclasses.replace(params) for _ in range(P)]
         start = np.zeros((P, L))
         start[:, 0] = 1.0                       # the first label: "normal" for the shipped model
@@ -96,13 +97,15 @@ class Engine:
             which, weights = c.value
             self.presets[which] = weights
             self._set_target(rows, self._mixed())
-        elif c.name == "mix":
-            self.mix = c.value
-            self._set_target(rows, self._mixed())
         elif c.name == "param":
             key, value = c.value
-            if key == "glide":
-                self.glide = value
+            if key == "mix":
+                self.mix = value
+                self._set_target(rows, self._mixed())
+            elif key == "fps":
+                self.pending_fps = value
+            elif key == "glide":
+                self.glide[list(rows)] = value
             else:
                 for p in rows:
                     self.params[p] = dataclasses.replace(self.params[p], **{key: value})
@@ -114,8 +117,6 @@ class Engine:
             self.generator.reset()
         elif c.name == "seed":
             self.generator.seed(c.value)
-        elif c.name == "fps":
-            self.pending_fps = c.value
         elif c.name == "pose_layout":
             self.pose_layout = c.value
         elif c.name in ("pose", "pose_set"):
@@ -132,12 +133,19 @@ class Engine:
             self._tracked = tracked_pose(*self._pose)
         return self._tracked
 
+    def value(self, name: str, performer: int = 0) -> float:
+        """A live parameter's present value (bridge.params), for `performer` where it is theirs."""
+        if name == "mix":
+            return self.mix
+        if name == "fps":
+            return self.fps
+        if name == "glide":
+            return float(self.glide[performer])
+        return getattr(self.params[performer], name)
+
     def current_values(self) -> dict[str, float]:
         """Present values of what MIDI controls can move (performer 1's), for pick-up."""
-        p = self.params[0]
-        values = {"variance": p.variance, "temperature": p.temperature, "k": p.k,
-                  "emotion_weight": p.emotion_weight, "hold": p.hold, "energy": p.energy, "glide": self.glide,
-                  "mix": self.mix}
+        values = {name: self.value(name) for name in PARAMS}
         values.update({f"emotion/{name}": float(self.target[0, i]) for i, name in enumerate(self.labels)})
         return values
 
@@ -166,7 +174,7 @@ class Engine:
         self.drain(on_error)
         dt = 1.0 / self.fps
         self._glide_t += dt
-        t = np.ones(self.performers) if self.glide <= 0 else np.clip(self._glide_t / self.glide, 0.0, 1.0)
+        t = np.clip(self._glide_t / np.maximum(self.glide, 1e-9), 0.0, 1.0)     # a glide of 0 lands at once
         self.current = self._glide_from + (self.target - self._glide_from) * t[:, None]
         pose = self.tracked() if self.mode != "solo" else None     # a solo dancer reads no pose
         positions = self.generator.step(Condition(self.current, self.params, pose, self.mode))

@@ -9,7 +9,7 @@ A mapping file (TOML):
     port = "nanoKONTROL"      # substring of the port name; "" matches every port
     channel = 1               # 1-16; 0 = any
     cc = 16                   # or: note = 36
-    param = "variance"        # see PARAMS; emotion/<label> for one label's weight
+    param = "variance"        # a live parameter (bridge.params); emotion/<label> for one label's weight
     min = 0.5
     max = 20.0
     curve = "exponential"     # linear | exponential
@@ -23,12 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .protocol import PARAMS, Command
+from .params import PARAMS
+from .protocol import Command
 
-CONTINUOUS = {"variance": (0.5, 20.0, "exponential"), "temperature": (0.2, 2.0, "exponential"),
-              "glide": (0.0, 5.0, "linear"), "mix": (0.0, 1.0, "linear"), "k": (0.0, 4.0, "linear"),
-              "emotion_weight": (0.0, 4.0, "linear"), "hold": (0.0, 8.0, "linear"),
-              "energy": (0.25, 4.0, "exponential")}
+# what a knob may sweep, and how, unless a mapping says otherwise (declared in bridge.params)
+CONTINUOUS = {p.name: (*p.knob, p.curve) for p in PARAMS.values() if p.knob}
 TRIGGERS = ("reset", "sampler/mean", "sampler/random", "sampler/dynamic", "sampler/emotion", "preset/a", "preset/b")
 PICKUP_TOLERANCE = 0.02    # of the knob's travel
 
@@ -200,11 +199,9 @@ class MidiMap:
 
 
 def setting(param: str, value: float) -> Command:
-    if param == "mix":
-        return Command("mix", float(np.clip(value, 0.0, 1.0)))
     if param.startswith("emotion/"):
         return Command("emotion_label", (param.split("/", 1)[1], max(0.0, value)))
-    lo, hi = PARAMS[param]
+    lo, hi = PARAMS[param].range
     return Command("param", (param, float(np.clip(value, lo, hi))))
 
 
@@ -213,7 +210,7 @@ def trigger(param: str) -> Command:
         return Command("reset")
     if param.startswith("sampler/"):
         return Command("param", ("sampler", param.split("/", 1)[1]))
-    return Command("mix", 0.0 if param == "preset/a" else 1.0)
+    return Command("param", ("mix", 0.0 if param == "preset/a" else 1.0))
 
 
 def preset(name: str) -> MidiMap:

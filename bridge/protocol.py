@@ -17,6 +17,7 @@ from models.emotions import resolve
 from models.sampling import SAMPLERS
 
 from .osc import clip
+from .params import PARAMS
 
 MODES = ("solo", "partner", "duet")
 SPACES = ("metres", "normalised")
@@ -39,7 +40,7 @@ class ProtocolError(ValueError):
 
 @dataclass(frozen=True)
 class Command:
-    name: str                   # emotion, emotion_one, preset, mix, param, mode, reset, seed, fps, pose, layout, ...
+    name: str                   # emotion, emotion_one, emotion_label, preset, param, mode, reset, seed, pose, pose_set, pose_layout
     value: Any = None
     performer: int | None = None   # 0-based; None = every performer
     sender: tuple | None = None
@@ -123,10 +124,6 @@ def valence_arousal(valence: float, arousal: float, labels: list[str], sharpness
     return w / w.sum()
 
 
-PARAMS = {"variance": (1e-3, 1e3), "temperature": (1e-3, 10.0), "glide": (0.0, 60.0), "k": (0.0, 10.0),
-          "emotion_weight": (0.0, 10.0), "hold": (0.0, 20.0), "energy": (0.0, 5.0)}
-
-
 def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None = None,
               pose_layout: str = "canonical", performers: int | None = None,
               modes: tuple[str, ...] = ("solo",)) -> list[Command]:
@@ -162,10 +159,11 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
             raise ProtocolError(str(e)) from None
         value = _in_range(address, _numbers(address, args, 1)[0], 0.0, LARGEST)
         return cmd("emotion_one", (index, value))
-    if address == "/mix":
-        return cmd("mix", _in_range(address, _numbers(address, args, 1)[0], 0.0, 1.0))
     if address[1:] in PARAMS:
-        return cmd("param", (address[1:], _in_range(address, _numbers(address, args, 1)[0], *PARAMS[address[1:]])))
+        param = PARAMS[address[1:]]
+        if param.scope == "show" and performer is not None:
+            raise ProtocolError(f"{param.name} is the whole show's, not one performer's: send /{param.name}")
+        return cmd("param", (param.name, _in_range(address, _numbers(address, args, 1)[0], *param.range)))
     if address == "/sampler":
         name = _string(address, args)
         if name not in SAMPLERS:
@@ -186,8 +184,6 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
         if value != int(value) or not 0 <= value < 2 ** 31:
             raise ProtocolError("/seed takes a whole number from 0 to 2147483647")
         return cmd("seed", int(value))
-    if address == "/fps":
-        return cmd("fps", _in_range(address, _numbers(address, args, 1)[0], 1.0, 240.0))
     if address == "/pose/layout":
         layout = _string(address, args)
         if layout not in skeleton.LAYOUTS:

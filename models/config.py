@@ -15,7 +15,7 @@ def check_types(config: object) -> None:
         ok = (kind is float and number) or (kind is int and number and isinstance(value, int)) or \
              (kind not in (int, float) and isinstance(value, kind))
         if not ok:
-            raise ValueError(f"{f.name} must be {'a number' if kind in (int, float) else kind.__name__}"
-                             f"{' (whole)' if kind is int else ''}, got {value!r:.40}")
+            wanted = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}.get(kind, kind.__name__)
+            raise ValueError(f"{f.name} must be {wanted}, got {value!r:.40}")
         if kind is float and not math.isfinite(value):
             raise ValueError(f"{f.name} must be finite, got {value}")

@@ -82,7 +82,7 @@ def _edit(base, change):
 
 @pytest.mark.parametrize("change, says", [
     (lambda m: [m], "must hold a JSON object, got list"),
-    (lambda m: {**m, "model_args": {**m["model_args"], "n_embd": "wide"}}, "model_args.n_embd must be int, got 'wide'"),
+    (lambda m: {**m, "model_args": {**m["model_args"], "n_embd": "wide"}}, "model_args.n_embd must be a whole number, got 'wide'"),
     (lambda m: {k: v for k, v in m.items() if k != "labels"}, "labels must be a list"),
     (lambda m: {**m, "model_args": {**m["model_args"], "n_head": 0}}, "n_head must be 1-64, got 0"),
     (lambda m: {**m, "model_args": {**m["model_args"], "n_embd": 65536}}, "n_embd must be 1-4096, got 65536"),

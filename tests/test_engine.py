@@ -22,7 +22,7 @@ def test_emotion_changes_glide_over_the_glide_time(engine):
 
 
 def test_commands_for_one_performer_leave_the_other(engine):
-    engine.glide = 0
+    engine.glide[:] = 0
     engine.submit(Command("emotion", np.eye(7)[2], performer=1))
     engine.submit(Command("param", ("variance", 7.0), performer=1))
     frame = engine.tick(0.0)
@@ -31,10 +31,10 @@ def test_commands_for_one_performer_leave_the_other(engine):
 
 
 def test_presets_crossfade_with_mix(engine):
-    engine.glide = 0
+    engine.glide[:] = 0
     engine.submit(Command("preset", ("a", np.eye(7)[1])))
     engine.submit(Command("preset", ("b", np.eye(7)[3])))
-    engine.submit(Command("mix", 0.25))
+    engine.submit(Command("param", ("mix", 0.25)))
     np.testing.assert_allclose(engine.tick(0).emotion[0, [1, 3]], [0.75, 0.25])
 
 
@@ -52,3 +52,11 @@ def test_batched_performers_move_and_stay_human(engine):
     assert p.shape == (90, 2, 21, 3) and np.isfinite(p).all()
     assert np.linalg.norm(np.diff(p, axis=0), axis=-1).mean() > 1e-3   # not frozen
     assert (p[:, :, 4, 1] > p[:, :, 0, 1]).mean() > 0.95              # head above pelvis
+
+
+def test_glide_is_each_performer_s_own(engine):
+    engine.submit(Command("param", ("glide", 0.0), performer=1))
+    engine.submit(Command("emotion", np.eye(7)[1]))
+    frame = engine.tick(0.0)
+    assert frame.emotion[1, 1] == pytest.approx(1.0)          # performer 2: at once
+    assert frame.emotion[0, 1] == pytest.approx(1 / 30)       # performer 1: still its 1 s glide

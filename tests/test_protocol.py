@@ -63,3 +63,31 @@ def test_normalised_image_space_round_trips_through_metres():
 def test_valence_arousal_needs_known_labels():
     with pytest.raises(ProtocolError, match="valence/arousal"):
         valence_arousal(0, 0, ["salsa"])
+
+
+def test_live_parameters_are_checked_against_their_one_declaration():
+    from bridge.params import PARAMS
+    labels = ["normal", "happy"]
+    for name, p in PARAMS.items():
+        lo, hi = p.range
+        (c,) = interpret(f"/{name}", (hi,), labels)
+        assert c.value == (name, hi)
+        with pytest.raises(ProtocolError, match=f"between {lo:g} and {hi:g}"):
+            interpret(f"/{name}", (hi * 2 + 1,), labels)
+    with pytest.raises(ProtocolError, match="between 0 and 1, got 2"):
+        interpret("/mix", (2,), labels)
+
+
+def test_a_performer_s_own_parameter_goes_to_that_performer_and_a_show_s_is_refused():
+    (c,) = interpret("/performer/2/glide", (3.0,), ["normal"], performers=2)
+    assert c.performer == 1 and c.value == ("glide", 3.0)
+    with pytest.raises(ProtocolError, match="mix is the whole show's"):
+        interpret("/performer/2/mix", (0.5,), ["normal"], performers=2)
+
+
+def test_the_readme_table_is_the_declaration():
+    from pathlib import Path
+    from bridge.params import markdown
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("<!-- params:begin -->\n")[1].split("<!-- params:end -->")[0]
+    assert table == markdown(), "README's live-parameter table is out of date: paste bridge.params.markdown()"
