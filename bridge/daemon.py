@@ -334,7 +334,7 @@ def create(config: ServeConfig, on_fatal: Callable[[str], None] | None = None) -
     from models.sampling import SamplingParams
 
     config.check()
-    output = OutputFormat(config.layout, config.space, config.per_joint)
+    output = OutputFormat(config.layout, config.space, config.per_joint, config.stage)
     device = pick_device(config.device)
     path = checkpoint.locate(config.checkpoint or checkpoint.default_checkpoint("solo"))
     model, meta = checkpoint.load(path, device)

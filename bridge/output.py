@@ -14,17 +14,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from models import skeleton
+from models.motion import WALL
 
 from . import osc
 from .engine import Frame
-from .protocol import from_metres
+
+VIEW_S = 3.0        # metres from the centre a dancer's root may roam when the stage has no limit (--stage 0)
+REACH = 1.0         # metres a body reaches beyond its root (an arm, a leg, a lean)
 
 
 @dataclass
 class OutputFormat:
     layout: str = "canonical"
-    space: str = "metres"        # metres (Y up) or normalised (x, y in [0, 1], y down)
+    space: str = "metres"        # metres (Y up) or normalised (the stage in [0, 1], y down)
     per_joint: bool = False
+    stage: float = VIEW_S        # metres from the centre a dancer travels (serve --stage)
 
     def __post_init__(self):
         skeleton.layout_names(self.layout)   # raises on an unknown layout
@@ -41,7 +45,20 @@ class OutputFormat:
 
     def points(self, positions: np.ndarray) -> np.ndarray:
         """Canonical world positions (P, 21, 3) → (P, K, 3) in this layout and space."""
-        return from_metres(skeleton.to_layout(positions, self.layout), self.space)
+        points = skeleton.to_layout(positions, self.layout)
+        return points if self.space == "metres" else self.normalised(points)
+
+    def normalised(self, points: np.ndarray) -> np.ndarray:
+        """Metres, Y up → the stage seen from the front as an image: x and z (depth) across the
+        stage's full extent onto [0, 1] (its radius, the soft wall beyond it, and a body's reach:
+        see motion.Trajectory); y with the floor at 1 and the same span up at 0, one scale for all
+        three, so a body keeps its proportions. A dancer on the stage stays in [0, 1]."""
+        span = 2.0 * ((self.stage or VIEW_S) * (1.0 + WALL) + REACH)
+        out = np.empty_like(points)
+        out[..., 0] = points[..., 0] / span + 0.5
+        out[..., 1] = 1.0 - points[..., 1] / span
+        out[..., 2] = points[..., 2] / span + 0.5
+        return out
 
     def encode(self, frame: Frame) -> list[bytes]:
         pts = self.points(frame.positions)

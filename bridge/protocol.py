@@ -262,14 +262,3 @@ def to_metres(points: np.ndarray, space: str, height: float = 1.7) -> np.ndarray
     out[:, 1] = (1.0 - points[:, 1]) * height
     out[:, 2] = -points[:, 2] * height
     return out
-
-
-def from_metres(points: np.ndarray, space: str, height: float = 1.7) -> np.ndarray:
-    """The inverse of `to_metres` for output: metres, Y up → normalised image space, y down."""
-    if space == "metres":
-        return points
-    out = np.empty_like(points)
-    out[..., 0] = points[..., 0] / height + 0.5
-    out[..., 1] = 1.0 - points[..., 1] / height
-    out[..., 2] = -points[..., 2] / height
-    return out

@@ -124,16 +124,18 @@ def mirror_features(f: np.ndarray, pairs: np.ndarray = skeleton.MIRROR) -> np.nd
     return out
 
 
-STEER_RATE = 0.03        # rad per frame at most (about 50°/s at 30 fps) that the stage turns a dancer
+STEER_RATE = 0.06        # rad per frame at most (about 100°/s at 30 fps) that the stage turns a dancer
+STEER_FROM = 0.6         # of the stage radius: where the turning starts (full at the edge)
 STEER_SPEED = 0.003      # m per frame below which a dancer is standing, and is not turned
+WALL = 0.15              # of the stage radius beyond its edge over which outward travel fades to none
 
 
 def _steer_turn(x, z, yaw, vx, vz, stage: float) -> np.ndarray:
     """Yaw to add so that travel (local velocity vx, vz per frame) bends towards the centre,
-    growing from nothing at the stage's edge to STEER_RATE at 1.5 times its radius."""
+    growing from nothing at STEER_FROM of the stage's radius to STEER_RATE at its edge."""
     travel = yaw + np.arctan2(vx, vz)            # world heading of the velocity (forward is +z)
     home = np.arctan2(-x, -z)                    # heading that points at the centre
-    strength = np.clip(2.0 * (np.hypot(x, z) / stage - 1.0), 0.0, 1.0)
+    strength = np.clip((np.hypot(x, z) / stage - STEER_FROM) / (1.0 - STEER_FROM), 0.0, 1.0)
     strength[np.hypot(vx, vz) < STEER_SPEED] = 0.0
     return np.clip(_wrap(home - travel), -STEER_RATE, STEER_RATE) * strength
 
@@ -146,10 +148,12 @@ def rotate_yaw(p: np.ndarray, angle: float) -> np.ndarray:
 class Trajectory:
     """Streaming `decode`: integrates one frame of features per performer at a time.
 
-    With a `stage` radius (metres), a performer who travels beyond it is turned, a little each
-    frame, until their travel points back towards the centre: a walk that would carry a dancer
-    out of the camera over a long show bends into a curve instead. The turn is capped well below
-    the turning speed of real dancers, so it reads as a choice, not a correction."""
+    With a `stage` radius (metres), a performer who travels towards its edge is turned, a little
+    each frame, until their travel points back towards the centre: a walk that would carry a
+    dancer out of the camera over a long show bends into a curve instead. The turn is capped
+    below the turning speed of real dancers, so it reads as a choice. One who still reaches the
+    edge meets a soft wall: travel away from the centre fades out over the next WALL of the
+    radius, so no dancer ever gets further than (1 + WALL) × stage from the centre."""
 
     def __init__(self, performers: int, origin: Origin = Origin(), stage: float = 0.0):
         self.x = np.full(performers, origin.x)
@@ -160,14 +164,31 @@ class Trajectory:
     def reset(self, index: int, origin: Origin = Origin()) -> None:
         self.x[index], self.z[index], self.yaw[index] = origin.x, origin.z, origin.yaw
 
+    def _wall(self, dx: np.ndarray, dz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World travel (dx, dz) with its outward part faded past the stage's edge."""
+        r = np.hypot(self.x, self.z)
+        ux, uz = self.x / np.maximum(r, 1e-9), self.z / np.maximum(r, 1e-9)     # outward unit vector
+        outward = np.maximum(dx * ux + dz * uz, 0.0)
+        kept = np.clip(1.0 - (r / self.stage - 1.0) / WALL, 0.0, 1.0)          # 1 inside, 0 at the wall
+        cut = outward * (1.0 - kept)
+        dx, dz = dx - cut * ux, dz - cut * uz
+        # and a step that would still cross the wall (one that started just inside it, or slid
+        # along it) ends on it
+        x, z, limit = self.x + dx, self.z + dz, self.stage * (1.0 + WALL)
+        over = np.maximum(np.hypot(x, z) / limit, 1.0)
+        return x / over - self.x, z / over - self.z
+
     def advance(self, f: np.ndarray) -> np.ndarray:
         """Features (B, F) of the next frame → world positions (B, J, 3) float32."""
         f = np.asarray(f, dtype=np.float64)
         if self.stage > 0:
             self.yaw = _wrap(self.yaw + _steer_turn(self.x, self.z, self.yaw, f[:, 1], f[:, 2], self.stage))
         c, s = np.cos(self.yaw), np.sin(self.yaw)
-        self.x += c * f[:, 1] + s * f[:, 2]
-        self.z += -s * f[:, 1] + c * f[:, 2]
+        dx, dz = c * f[:, 1] + s * f[:, 2], -s * f[:, 1] + c * f[:, 2]
+        if self.stage > 0:
+            dx, dz = self._wall(dx, dz)
+        self.x += dx
+        self.z += dz
         self.yaw = _wrap(self.yaw + f[:, 3])
         local = f[:, ROOT_FEATURES:].reshape(len(f), -1, 3)
         root = np.stack([self.x, f[:, 0], self.z], axis=-1)

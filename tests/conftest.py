@@ -29,6 +29,35 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0, every: fl
     return True
 
 
+def handled(client, daemon, frames: int = 2) -> None:
+    """Wait until everything `client` (a python-osc SimpleUDPClient) sent before has been applied:
+    a ping sent after it is answered (the daemon handles one sender's datagrams in order), and then
+    `frames` more frames are made (commands are applied as a frame starts)."""
+    token = int(time.monotonic() * 1000) % 2 ** 31
+    client.send_message("/bridge/ping", [token])
+    deadline = time.monotonic() + 10.0
+    while True:
+        assert time.monotonic() < deadline, "the daemon did not answer a ping within 10 s"
+        try:
+            m = next(iter(client.get_messages(0.5)), None)
+        except (OSError, TimeoutError):
+            continue
+        if m is not None and m.address == "/bridge/pong" and m.params == [token]:
+            break
+    made = daemon.stats.frames
+    assert wait_until(lambda: daemon.stats.frames >= made + frames), "frames stopped"
+
+
+def udp_bound(port: int) -> bool:
+    """Whether some program listens on UDP `port` (Linux /proc/net/udp): how a test knows that a
+    peer it started (oscdump, pd) is ready, without guessing how long that takes."""
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return True        # no /proc: cannot tell, assume ready
+    return any(int(line.split()[1].split(":")[1], 16) == port for line in lines)
+
+
 def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"motion data not found at {path} (set MOTIONBRIDGE_DATA to the shared/motiondata folder)")

@@ -14,7 +14,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from bridge.daemon import ServeConfig, create
 from bridge.status import parse_status
-from conftest import wait_until
+from conftest import handled, udp_bound, wait_until
 
 
 class Listener:
@@ -78,10 +78,6 @@ def replies(client, seconds=0.6) -> list:
         return []
 
 
-def settle(daemon, seconds=0.15):
-    time.sleep(seconds)
-
-
 def test_frames_stream_at_the_frame_rate(daemon):
     listener = daemon.listener
     listener.collect(0.2)
@@ -100,7 +96,7 @@ def test_ping_status_subscribe_unsubscribe(daemon, client):
     client.send_message("/bridge/ping", [42])
     (pong,) = [m for m in replies(client) if m.address == "/bridge/pong"]
     assert pong.params == [42]
-    time.sleep(0.3)
+    assert wait_until(lambda: daemon.snapshot.version)       # the status thread has published once
     client.send_message("/bridge/status", [])
     status = next(m for m in replies(client) if m.address == "/bridge/status")
     snapshot = parse_status(status.params[0])
@@ -116,7 +112,7 @@ def test_ping_status_subscribe_unsubscribe(daemon, client):
     sub.wait_for("/motion/frame")
     sub.wait_for("/bridge/status", 2.0)            # the once-a-second heartbeat
     client.send_message("/bridge/unsubscribe", [sub.port])
-    time.sleep(0.2)
+    handled(client, daemon)
     sub.collect(0.2)
     assert not [m for m in sub.collect(0.5) if m.address == "/motion/frame"]
 
@@ -124,37 +120,37 @@ def test_ping_status_subscribe_unsubscribe(daemon, client):
 def test_every_input_address_lands_in_the_engine(daemon, client):
     e = daemon.engine
     send = client.send_message
-    send("/emotion", [0, 1, 0, 0, 0, 0, 0]); settle(daemon)
+    send("/emotion", [0, 1, 0, 0, 0, 0, 0]); handled(client, daemon)
     assert e.target[0, 1] == 1
-    send("/emotion", ["sadness", 1.0]); settle(daemon)
+    send("/emotion", ["sadness", 1.0]); handled(client, daemon)
     assert e.target[0, 2] == 1
-    send("/emotion/angry", 1); settle(daemon)
+    send("/emotion/angry", 1); handled(client, daemon)
     assert e.target[0, 3] == pytest.approx(0.5)
-    send("/emotion/va", [0.8, 0.5]); settle(daemon)
+    send("/emotion/va", [0.8, 0.5]); handled(client, daemon)
     assert e.target[0].argmax() == 1
-    send("/emotion/a", ["happy", 1.0]); send("/emotion/b", ["tired", 1.0]); send("/mix", 0.5); settle(daemon)
+    send("/emotion/a", ["happy", 1.0]); send("/emotion/b", ["tired", 1.0]); send("/mix", 0.5); handled(client, daemon)
     assert e.target[0, 1] == pytest.approx(0.5) and e.target[0, 6] == pytest.approx(0.5)
     for address, value in [("/variance", 4.0), ("/temperature", 0.75), ("/k", 2), ("/emotion_weight", 1.5)]:
         send(address, value)
-    send("/sampler", "dynamic"); send("/glide", 0.0); send("/mode", "solo"); send("/seed", 7); settle(daemon)
+    send("/sampler", "dynamic"); send("/glide", 0.0); send("/mode", "solo"); send("/seed", 7); handled(client, daemon)
     p = e.params[0]
     assert (p.variance, p.temperature, p.k, p.emotion_weight, p.sampler) == (4.0, 0.75, 2.0, 1.5, "dynamic")
-    send("/performer/1/emotion", ["proud", 1.0]); settle(daemon)
+    send("/performer/1/emotion", ["proud", 1.0]); handled(client, daemon)
     assert e.target[0, 4] == 1
-    send("/wek/inputs", [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]); settle(daemon)
+    send("/wek/inputs", [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]); handled(client, daemon)
     assert e.target[0, 6] == 1
     poses = e.poses_received
-    send("/pose/layout", "coco17"); settle(daemon)
-    send("/pose", list(np.random.rand(34))); settle(daemon)
+    send("/pose/layout", "coco17"); handled(client, daemon)
+    send("/pose", list(np.random.rand(34))); handled(client, daemon)
     send("/poses/arr", [640, 480, 1, 0.9] + list(np.random.rand(51) * 400))
-    send("/mediapipe/pose", [1] + list(np.random.rand(132))); settle(daemon)
+    send("/mediapipe/pose", [1] + list(np.random.rand(132))); handled(client, daemon)
     assert e.poses_received == poses + 3 and e.tracked().shape == (21, 3)
     send("/pose/layout", "mediapipe33")
     before = frame_number(daemon.listener)
-    send("/fps", 60); settle(daemon, 0.6)
+    send("/fps", 60); handled(client, daemon, frames=10)
     msgs = daemon.listener.collect(1.0)
     n = len([m for m in msgs if m.address == "/motion/frame"])
-    send("/fps", 30); send("/reset", []); send("/sampler", "emotion"); settle(daemon)
+    send("/fps", 30); send("/reset", []); send("/sampler", "emotion"); handled(client, daemon)
     assert n >= 50, n
     assert frame_number(daemon.listener) > before
     assert not [m for m in replies(client, 0.2) if m.address == "/bridge/error"]
@@ -165,10 +161,10 @@ def test_the_last_of_a_fast_burst_of_commands_is_the_one_that_holds(daemon, clie
     # socket: they must still be applied in the order they were sent
     for i in range(1, 401):
         client.send_message("/variance", float(i))
-    settle(daemon, 0.3)
+    handled(client, daemon)
     assert daemon.engine.params[0].variance == 400.0
     client.send_message("/variance", 3.0)
-    settle(daemon)
+    handled(client, daemon)
 
 
 def build(address: str, *args) -> bytes:
@@ -258,15 +254,15 @@ def test_liblo_peers_send_and_receive(daemon):
     dump_port.sock.close()
     dump = subprocess.Popen(["oscdump", "-L", str(port)], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)
+        assert wait_until(lambda: udp_bound(port))          # oscdump is listening
         subprocess.run(["oscsend", "localhost", str(daemon.address[1]), "/bridge/subscribe", "i", str(port)], check=True)
         subprocess.run(["oscsend", "localhost", str(daemon.address[1]), "/emotion", "iiiiiii", "0", "0", "0", "1", "0", "0", "0"],
                        check=True)
-        time.sleep(1.0)
-        assert daemon.engine.target[0, 3] == 1
+        assert wait_until(lambda: daemon.engine.target[0, 3] == 1)
         subprocess.run(["oscsend", "localhost", str(daemon.address[1]), "/emotion/happy", "f", "1.0"], check=True)
-        time.sleep(0.3)
-        assert daemon.engine.target[0, 1] == pytest.approx(0.5)
+        assert wait_until(lambda: daemon.engine.target[0, 1] == pytest.approx(0.5))
+        made = daemon.stats.frames
+        assert wait_until(lambda: daemon.stats.frames > made + 5)    # frames that oscdump will have seen
     finally:
         dump.terminate()
         text = dump.communicate(timeout=5)[0]

@@ -12,6 +12,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from bridge.daemon import ServeConfig, create
 from bridge.midi import MidiInputs, event
+from conftest import handled, wait_until
 
 TESTS = Path(__file__).resolve().parent
 
@@ -38,7 +39,7 @@ def test_inputs_open_every_port_and_deliver_events(fake_backend):
     got = []
     inputs = MidiInputs("auto", got.append, virtual="motionbridge")
     inputs.start()
-    time.sleep(0.6)
+    assert wait_until(lambda: len(got) >= 3)
     inputs.close()
     assert inputs.status.startswith("Fake Controller 1")
     assert got[:3] == [("Fake Controller 1", "cc", 1, 16, 64), ("Fake Controller 1", "cc", 1, 16, 65),
@@ -55,9 +56,9 @@ def test_a_missing_backend_means_midi_unavailable_and_the_daemon_runs(solo_model
         assert inputs.status.startswith("unavailable")
         d = create(ServeConfig(port=0, out_port=9, midi="auto"))
         d.start()
-        time.sleep(0.5)
+        assert wait_until(lambda: d.stats.frames > 5)
         d.stop()
-        assert d.stats.frames > 5 and d.midi.status.startswith("unavailable")
+        assert d.midi.status.startswith("unavailable")
     finally:
         mido.backend = previous
 
@@ -69,20 +70,19 @@ def test_osc_forwarded_midi_moves_parameters_with_pickup_and_learn(solo_model, t
     c = SimpleUDPClient("127.0.0.1", d.address[1])
     try:
         variance = d.engine.params[0].variance           # 3.0: a knob at about 62 of 127
-        c.send_message("/midi/cc", [1, 16, 120]); time.sleep(0.2)
+        c.send_message("/midi/cc", [1, 16, 120])
+        handled(c, d)
         assert d.engine.params[0].variance == variance   # waiting for pick-up, no jump
         assert next(c for c in d.control.midi("none").controls if c.param == "variance").waiting
-        c.send_message("/midi/cc", [1, 16, 30]); time.sleep(0.2)     # crosses 62: picked up
-        c.send_message("/midi/cc", [1, 16, 127]); time.sleep(0.2)
-        assert d.engine.params[0].variance == pytest.approx(20.0)
-        c.send_message("/midi/note", [1, 64, 127]); c.send_message("/midi/cc", [1, 34, 127]); time.sleep(0.2)
-        assert d.engine.params[0].sampler == "dynamic"
-        c.send_message("/midi/learn", "temperature"); time.sleep(0.1)
+        c.send_message("/midi/cc", [1, 16, 30])         # crosses 62: picked up
+        c.send_message("/midi/cc", [1, 16, 127])
+        assert wait_until(lambda: d.engine.params[0].variance == pytest.approx(20.0))
+        c.send_message("/midi/note", [1, 64, 127]); c.send_message("/midi/cc", [1, 34, 127])
+        assert wait_until(lambda: d.engine.params[0].sampler == "dynamic")
+        c.send_message("/midi/learn", "temperature")
         c.send_message("/midi/cc", [5, 74, 10])
-        saved = tmp_path / "map.toml"
-        deadline = time.monotonic() + 5                  # the status thread writes it, off the frame thread
-        while not (saved.exists() and "cc = 74" in saved.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        saved = tmp_path / "map.toml"                    # the status thread writes it, off the frame thread
+        assert wait_until(lambda: saved.exists() and "cc = 74" in saved.read_text())
         saved = saved.read_text()
         assert "param = \"temperature\"" in saved and "cc = 74" in saved and "channel = 5" in saved
         assert "temperature ← CC 74" in d.control.midi("none").learned
@@ -120,8 +120,8 @@ def test_a_real_alsa_virtual_port_reaches_the_inputs():
     inputs = MidiInputs("motionbridge-test-out", got.append, virtual="")
     with mido.open_output("motionbridge-test-out", virtual=True) as port:
         inputs.start()
-        time.sleep(0.5)
+        assert wait_until(lambda: "motionbridge-test-out" in inputs.status)
         port.send(mido.Message("control_change", control=16, value=99))
-        time.sleep(0.5)
+        assert wait_until(lambda: got)
     inputs.close()
     assert got and got[0][1:] == ("cc", 1, 16, 99)

@@ -64,7 +64,7 @@ def test_a_stage_turns_a_long_walk_back_towards_the_centre():
         far_free = max(far_free, float(np.hypot(*free.advance(f)[0, 0, [0, 2]])))
         far_staged = max(far_staged, float(np.hypot(*staged.advance(f)[0, 0, [0, 2]])))
     assert far_free > 150
-    assert 2.5 < far_staged < 5.5           # a brisk walk is turned back within about twice the radius
+    assert 1.5 < far_staged < 2.5 * (1 + motion.WALL) + 0.2   # a brisk walk turns back before the wall
 
 
 def test_a_stage_leaves_a_dancer_inside_it_alone():
@@ -83,3 +83,12 @@ def test_pace_is_the_mean_joint_speed_of_the_second_ahead():
     np.testing.assert_allclose(pace[:31], 1.0, atol=1e-5)        # the whole next second walks
     assert pace[45] == pytest.approx(0.5, abs=0.02)                # half of it walks
     np.testing.assert_allclose(pace[61:], 0.0, atol=1e-6)         # standing, to the end of the clip
+
+
+def test_a_dancer_walking_straight_out_never_passes_the_stage_wall():
+    walk = np.zeros((1, motion.n_features()))
+    walk[0, 2] = 2.0 / 30                       # 2 m/s straight ahead, never turning of its own accord
+    trajectory = motion.Trajectory(1, stage=2.0)
+    reach = [np.hypot(trajectory.x, trajectory.z)[0] for _ in range(1800) if trajectory.advance(walk) is not None]
+    assert max(reach) <= 2.0 * (1 + motion.WALL) + 1e-9
+    assert max(reach) > 1.5                     # it did travel: the wall, not a standstill

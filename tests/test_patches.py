@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_until
 from bridge.daemon import ServeConfig, create
 
 PATCHES = Path(__file__).resolve().parents[1] / "patches"
@@ -24,10 +24,17 @@ def test_pure_data_patch_receives_frames_and_sends_emotion_and_energy(solo_model
              str(PATCHES / "puredata" / "motionbridge.pd"),
              "-send", f"motionbridge-ports {daemon.address[1]} {pd_port}",
              "-send", "motionbridge-emotion angry 1", "-send", "motionbridge-energy 1.5"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.0)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines = []
+        deadline = time.monotonic() + 30             # pd prints each frame it receives: wait for 20 of them
+        while sum(line.startswith("FRAME:") for line in lines) < 20 and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+        assert wait_until(lambda: daemon.engine.params[0].energy == 1.5)
         proc.terminate()
-        err = proc.communicate(timeout=5)[1]
+        err = "\n".join(lines) + proc.communicate(timeout=5)[1]
     finally:
         daemon.stop()
     frames = [line for line in err.splitlines() if line.startswith("FRAME:")]

@@ -7,7 +7,7 @@ import time
 import numpy as np
 from pythonosc.udp_client import SimpleUDPClient
 
-from conftest import free_port
+from conftest import free_port, wait_until
 from bridge import osc
 from bridge.cli import main
 from models import skeleton
@@ -42,7 +42,13 @@ def test_record_then_train_on_it(salsa_pair, tmp_path):
                 client.send_message("/pose", mp[k % 30].ravel().tolist())
                 time.sleep(1 / 30)
         client.send_message("/pose", [1.0, 2.0])                               # a bad one: counted, answered
-        time.sleep(1.5)
+
+        def written() -> bool:                  # the recorder rewrites the file every second
+            try:
+                return MotionDataset.load(out).n_clips == 3 and MotionDataset.load(out).positions.shape[0] >= 100
+            except ValueError:
+                return False
+        assert wait_until(written, timeout=20)
         # killed without warning, the file still holds everything up to the last second
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
