@@ -24,10 +24,11 @@ from .transport import Address, Transport
 log = logging.getLogger(__name__)
 
 
-def load_midi_map(spec: str) -> MidiMap:
+def load_midi_map(spec: str, labels: list[str] | None = None) -> MidiMap:
+    """A mapping file, or a preset whose emotion faders follow the model's labels."""
     if spec.endswith(".toml"):
         return MidiMap.load(spec) if Path(spec).exists() else MidiMap()
-    return preset(spec)
+    return preset(spec, labels) if labels else preset(spec)
 
 
 def learned_path(spec: str) -> Path:
@@ -46,7 +47,7 @@ class Control:
         self.status, self.schema = status, schema
         self.pose_layout = engine.pose_layout   # the receive side's: a bundle may set it, then use it
         self.midi_spec = midi_map
-        self.midi_map = load_midi_map(midi_map)
+        self.midi_map = load_midi_map(midi_map, engine.labels)
         self.midi_learned = ""
         self._midi_lock = threading.Lock()
         self._midi_save: Path | None = None      # a learned mapping waiting for the status thread to write it

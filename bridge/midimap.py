@@ -213,13 +213,16 @@ def trigger(param: str) -> Command:
     return Command("param", ("mix", 0.0 if param == "preset/a" else 1.0))
 
 
-def preset(name: str) -> MidiMap:
-    """Built-in maps: `nanokontrol2` (Korg factory CCs, channel 1) and `modwheel`."""
+SHIPPED_LABELS = ("normal", "happy", "sad", "angry", "proud", "not-confident", "tired")
+
+
+def preset(name: str, labels: list[str] | tuple[str, ...] = SHIPPED_LABELS) -> MidiMap:
+    """Built-in maps: `nanokontrol2` (Korg factory CCs, channel 1: the first seven faders weigh the
+    model's first seven labels) and `modwheel`."""
     if name == "modwheel":
         return MidiMap([Mapping("variance", cc=1)])
     if name == "nanokontrol2":
-        labels = ["normal", "happy", "sad", "angry", "proud", "not-confident", "tired"]
-        faders = [Mapping(f"emotion/{label}", cc=i, channel=1) for i, label in enumerate(labels)]
+        faders = [Mapping(f"emotion/{label}", cc=i, channel=1) for i, label in enumerate(labels[:7])]
         faders.append(Mapping("mix", cc=7, channel=1))
         knobs = [Mapping(p, cc=16 + i, channel=1) for i, p in
                  enumerate(["variance", "temperature", "glide", "k", "emotion_weight", "energy"])]

@@ -8,8 +8,9 @@ written atomically, so a killed recorder loses at most the last second.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
-import socket
+import selectors
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from models.emotions import resolve
 
 from . import osc
 from .protocol import ProtocolError, interpret, tracked_pose
+from .status import Stats
+from .transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +111,13 @@ class Recorder:
 
 
 def run(recorder: Recorder, host: str, port: int, stop: threading.Event, on_second=None) -> None:
-    """Receive on (host, port) until `stop`; sample at the recorder's fps; save every second."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    sock.bind((host, port))
-    sock.settimeout(0.005)
+    """Receive on (host, port) until `stop`; sample at the recorder's fps; save every second. The
+    daemon's transport does the receiving: the same limits per sender, errors answered the same way
+    (never larger than the request, at most a few a second)."""
+    stats = Stats()
+    anyone = [ipaddress.ip_network("0.0.0.0/0")]       # a tracker may be on another machine: --host says
+    transport = Transport(host, port, (host, 9), anyone, budget=10_000, subscribers=0, subscription_s=1.0,
+                          stats=stats)
     lock = threading.Lock()
 
     def saver() -> None:
@@ -123,8 +128,22 @@ def run(recorder: Recorder, host: str, port: int, stop: threading.Event, on_seco
             if on_second:
                 on_second(recorder, frames)
 
+    def handle(datagram: bytes, sender: tuple[str, int]) -> None:
+        try:
+            for m in osc.parse(datagram):
+                with lock:
+                    recorder.handle(m.address, m.args, time.perf_counter() - start)
+        except (osc.OscError, ProtocolError) as e:
+            recorder.errors += 1
+            transport.error(sender, str(e), "bad input")
+        except Exception:            # a recording must not end on one odd packet
+            recorder.errors += 1
+            log.exception("record: unexpected error on a packet from %s", sender)
+
     thread = threading.Thread(target=saver, name="record-save", daemon=True)
     thread.start()
+    waiting = selectors.DefaultSelector()
+    waiting.register(transport.sock, selectors.EVENT_READ)
     period, start = 1.0 / recorder.fps, time.perf_counter()
     tick = 0
     try:
@@ -134,25 +153,12 @@ def run(recorder: Recorder, host: str, port: int, stop: threading.Event, on_seco
                 with lock:
                     recorder.sample(now)
                 tick += 1
-            try:
-                datagram, sender = sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            try:
-                for m in osc.parse(datagram):
-                    with lock:
-                        recorder.handle(m.address, m.args, time.perf_counter() - start)
-            except (osc.OscError, ProtocolError) as e:
-                recorder.errors += 1
-                reply = osc.reply("/bridge/error", str(e), len(datagram))    # never larger than the request
-                if reply:
-                    sock.sendto(reply, sender)
-            except Exception:            # a recording must not end on one odd packet
-                recorder.errors += 1
-                log.exception("record: unexpected error on a packet from %s", sender)
+            if waiting.select(timeout=max(0.0, tick * period - now)):
+                transport.take(256, time.perf_counter() + period / 4, handle)
     finally:
         stop.set()
         thread.join(timeout=5)
+        waiting.close()
         recorder.end_clip()
         recorder.write(recorder.clips_so_far())
-        sock.close()
+        transport.close()

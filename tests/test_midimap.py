@@ -84,3 +84,9 @@ def test_presets_and_bad_files(tmp_path):
     bad.write_text('[[control]]\nparam = "variance"\n')
     with pytest.raises(ValueError, match="exactly one of cc or note"):
         MidiMap.load(bad)
+
+
+def test_the_preset_s_emotion_faders_follow_the_model_s_labels():
+    nano = preset("nanokontrol2", ["calm", "wild"])
+    faders = [m.param for m in nano.mappings if m.param.startswith("emotion/")]
+    assert faders == ["emotion/calm", "emotion/wild"]

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..dataset import MotionDataset
-from ..metrics import (EmotionClassifier, bone_lengths, frozen_fraction, local_positions, mean_jerk, mean_speed,
+from ..metrics import (WINDOW_S, EmotionClassifier, bone_lengths, frozen_fraction, local_positions, mean_jerk, mean_speed,
                        window_features, windows)
 from ..sampling import SamplingParams
 from .live import SoloLive
@@ -38,6 +38,10 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
                 ys.append(ds.labels[c])
         return np.array(xs), np.array(ys)
     x_train, y_train = labelled_windows(train)
+    if len(set(y_train.tolist())) < L:
+        short = [labels[i] for i in range(L) if i not in set(y_train.tolist())]
+        raise ValueError(f"no training clip of {', '.join(short)} is {WINDOW_S:g} s long: the emotion classifier "
+                         f"reads {WINDOW_S:g}-s windows, so eval needs longer clips")
     clf = EmotionClassifier.fit(x_train, y_train, L)
     x_held, y_held = labelled_windows(held)
     real_acc = float((clf.predict(x_held) == y_held).mean()) if len(y_held) else float("nan")
