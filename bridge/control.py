@@ -16,7 +16,7 @@ from . import osc
 from .engine import Engine
 from .midi import Event
 from .midimap import MidiMap, preset
-from .protocol import ProtocolError, interpret, whole_numbers
+from .protocol import ProtocolError, SetLabel, SetPoseLayout, interpret, whole_numbers
 from .status import Midi, Stats
 from .status import Control as ControlStatus
 from .transport import Address, Transport
@@ -89,8 +89,8 @@ class Control:
             self.error(sender, text, "unknown address" if text.startswith("unknown address") else "bad input")
             return False
         for command in commands:
-            if command.name == "pose_layout":
-                self.pose_layout = command.value
+            if isinstance(command, SetPoseLayout):
+                self.pose_layout = command.layout
             e.submit(command)
         return True
 
@@ -149,11 +149,10 @@ class Control:
                 learned = self.midi_map.learned
                 self.midi_map.learned = None
             for c in commands:
-                if c.name == "emotion_label":       # a mapping file may name a label this model lacks
-                    name, value = c.value
-                    if name not in self.engine.labels:
-                        self.stats.error("midi", f"MIDI: no label {name!r} in this model")
-                        continue
+                # a mapping file may name a label this model lacks
+                if isinstance(c, SetLabel) and isinstance(c.label, str) and c.label not in self.engine.labels:
+                    self.stats.error("midi", f"MIDI: no label {c.label!r} in this model")
+                    continue
                 self.engine.submit(c)
             if learned is not None:
                 source = f"CC {learned.cc}" if learned.cc is not None else f"note {learned.note}"

@@ -19,7 +19,8 @@ from models.live import Condition, Live
 from models.sampling import SamplingParams
 
 from .params import PARAMS
-from .protocol import Command, tracked_pose
+from .protocol import (Command, Reseed, Reset, SetEmotion, SetLabel, SetMode, SetParam, SetPoseLayout, SetPreset,
+                       TrackedPoses, tracked_pose)
 
 log = logging.getLogger(__name__)
 
@@ -83,49 +84,44 @@ class Engine:
 
     def apply(self, c: Command) -> None:
         rows = self._targets(c.performer)
-        if c.name == "emotion":
-            self._set_target(rows, c.value)
-        elif c.name in ("emotion_one", "emotion_label"):
-            index, value = c.value
-            if c.name == "emotion_label":
-                index = resolve(index, self.labels)
-            for p in rows:
-                w = self.target[p].copy()
-                w[index] = value
-                self._set_target([p], w / w.sum() if w.sum() > 0 else self.target[p])
-        elif c.name == "preset":
-            which, weights = c.value
-            self.presets[which] = weights
-            self._set_target(rows, self._mixed())
-        elif c.name == "param":
-            key, value = c.value
-            if key == "mix":
+        match c:
+            case SetEmotion(weights=weights):
+                self._set_target(rows, weights)
+            case SetLabel(label=label, weight=weight):
+                index = resolve(label, self.labels) if isinstance(label, str) else label
+                for p in rows:
+                    w = self.target[p].copy()
+                    w[index] = weight
+                    self._set_target([p], w / w.sum() if w.sum() > 0 else self.target[p])
+            case SetPreset(which=which, weights=weights):
+                self.presets[which] = weights
+                self._set_target(rows, self._mixed())
+            case SetParam(name="mix", value=value):
                 self.mix = value
                 self._set_target(rows, self._mixed())
-            elif key == "fps":
+            case SetParam(name="fps", value=value):
                 self.pending_fps = value
-            elif key == "glide":
+            case SetParam(name="glide", value=value):
                 self.glide[list(rows)] = value
-            else:
+            case SetParam(name=name, value=value):
                 for p in rows:
-                    self.params[p] = dataclasses.replace(self.params[p], **{key: value})
-        elif c.name == "mode":
-            if c.value not in self.generator.modes:
-                raise ValueError(f"mode {c.value} is not one this model plays; it plays {', '.join(self.generator.modes)}")
-            self.mode = c.value
-        elif c.name == "reset":
-            self.generator.reset()
-        elif c.name == "seed":
-            self.generator.seed(c.value)
-        elif c.name == "pose_layout":
-            self.pose_layout = c.value
-        elif c.name in ("pose", "pose_set"):
-            poses = c.value if c.name == "pose_set" else [c.value]
-            for layout, points, space in poses[:1]:
-                self._pose, self._tracked = (layout, points, space or self.pose_space), None
-                self.poses_received += 1
-        else:
-            raise ValueError(f"unknown command {c.name}")
+                    self.params[p] = dataclasses.replace(self.params[p], **{name: value})
+            case SetMode(mode=mode):
+                if mode not in self.generator.modes:
+                    raise ValueError(f"mode {mode} is not one this model plays; it plays {', '.join(self.generator.modes)}")
+                self.mode = mode
+            case Reset():
+                self.generator.reset()
+            case Reseed(seed=seed):
+                self.generator.seed(seed)
+            case SetPoseLayout(layout=layout):
+                self.pose_layout = layout
+            case TrackedPoses(poses=poses):
+                for layout, points, space in poses[:1]:
+                    self._pose, self._tracked = (layout, points, space or self.pose_space), None
+                    self.poses_received += 1
+            case _:
+                raise ValueError(f"unknown command {type(c).__name__}")
 
     def tracked(self) -> np.ndarray | None:
         """The latest tracked pose in canonical metres (J, 3), converted the first time it is read."""
@@ -166,7 +162,7 @@ class Engine:
                 if on_error:
                     on_error(c, e)
                 else:
-                    log.warning("command %s failed: %s", c.name, e)
+                    log.warning("command %s failed: %s", type(c).__name__, e)
         return n
 
     def tick(self, time: float, on_error=None) -> Frame:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .params import PARAMS
-from .protocol import Command
+from .protocol import Command, Reset, SetLabel, SetParam
 
 # what a knob may sweep, and how, unless a mapping says otherwise (declared in bridge.params)
 CONTINUOUS = {p.name: (*p.knob, p.curve) for p in PARAMS.values() if p.knob}
@@ -200,17 +200,17 @@ class MidiMap:
 
 def setting(param: str, value: float) -> Command:
     if param.startswith("emotion/"):
-        return Command("emotion_label", (param.split("/", 1)[1], max(0.0, value)))
+        return SetLabel(param.split("/", 1)[1], max(0.0, value))
     lo, hi = PARAMS[param].range
-    return Command("param", (param, float(np.clip(value, lo, hi))))
+    return SetParam(param, float(np.clip(value, lo, hi)))
 
 
 def trigger(param: str) -> Command:
     if param == "reset":
-        return Command("reset")
+        return Reset()
     if param.startswith("sampler/"):
-        return Command("param", ("sampler", param.split("/", 1)[1]))
-    return Command("param", ("mix", 0.0 if param == "preset/a" else 1.0))
+        return SetParam("sampler", param.split("/", 1)[1])
+    return SetParam("mix", 0.0 if param == "preset/a" else 1.0)
 
 
 SHIPPED_LABELS = ("normal", "happy", "sad", "angry", "proud", "not-confident", "tired")

@@ -7,8 +7,7 @@ argument may arrive as int or float (Max and oscsend send ints for whole numbers
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,12 +37,60 @@ class ProtocolError(ValueError):
     """Bad input from an OSC sender: the message says what was wrong and what is valid."""
 
 
+# Commands: small typed values, decided here on the receive thread; the engine only applies them.
+
 @dataclass(frozen=True)
 class Command:
-    name: str                   # emotion, emotion_one, emotion_label, preset, param, mode, reset, seed, pose, pose_set, pose_layout
-    value: Any = None
-    performer: int | None = None   # 0-based; None = every performer
-    sender: tuple | None = None
+    performer: int | None = field(default=None, kw_only=True)   # 0-based; None = every performer
+    sender: tuple | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class SetEmotion(Command):
+    weights: np.ndarray                     # over the model's labels, summing to 1
+
+
+@dataclass(frozen=True)
+class SetLabel(Command):
+    label: int | str                        # an index, or a name (a MIDI map's) the engine resolves
+    weight: float                           # the others stay; then all are normalised
+
+
+@dataclass(frozen=True)
+class SetPreset(Command):
+    which: str                              # a | b
+    weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class SetParam(Command):
+    name: str                               # a live parameter (bridge.params) or "sampler"
+    value: float | str
+
+
+@dataclass(frozen=True)
+class SetMode(Command):
+    mode: str
+
+
+@dataclass(frozen=True)
+class Reset(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Reseed(Command):
+    seed: int
+
+
+@dataclass(frozen=True)
+class SetPoseLayout(Command):
+    layout: str
+
+
+@dataclass(frozen=True)
+class TrackedPoses(Command):
+    poses: tuple                            # ((layout, points (K, 3), space or ""), ...): the first is read
 
 
 def _numbers(address: str, args: tuple, count: int | None = None, minimum: int = 0) -> np.ndarray:
@@ -141,16 +188,16 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
             raise ProtocolError(f"/performer/{m.group(1)}: performers are numbered from 1{upto}")
         address = m.group(2)
 
-    def cmd(name: str, value: Any = None) -> list[Command]:
-        return [Command(name, value, performer, sender)]
+    def cmd(kind: type, *values) -> list[Command]:
+        return [kind(*values, performer=performer, sender=sender)]
 
     if address == "/emotion":
-        return cmd("emotion", emotion_weights(address, args, labels))
+        return cmd(SetEmotion, emotion_weights(address, args, labels))
     if address == "/emotion/va":
         v, a = (_in_range(address, x, -1.0, 1.0) for x in _numbers(address, args, 2))
-        return cmd("emotion", valence_arousal(v, a, labels))
+        return cmd(SetEmotion, valence_arousal(v, a, labels))
     if address in ("/emotion/a", "/emotion/b"):
-        return cmd("preset", (address[-1], emotion_weights(address, args, labels)))
+        return cmd(SetPreset, address[-1], emotion_weights(address, args, labels))
     if address.startswith("/emotion/"):
         name = address.split("/", 2)[2]
         try:
@@ -158,17 +205,17 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
         except ValueError as e:
             raise ProtocolError(str(e)) from None
         value = _in_range(address, _numbers(address, args, 1)[0], 0.0, LARGEST)
-        return cmd("emotion_one", (index, value))
+        return cmd(SetLabel, index, value)
     if address[1:] in PARAMS:
         param = PARAMS[address[1:]]
         if param.scope == "show" and performer is not None:
             raise ProtocolError(f"{param.name} is the whole show's, not one performer's: send /{param.name}")
-        return cmd("param", (param.name, _in_range(address, _numbers(address, args, 1)[0], *param.range)))
+        return cmd(SetParam, param.name, _in_range(address, _numbers(address, args, 1)[0], *param.range))
     if address == "/sampler":
         name = _string(address, args)
         if name not in SAMPLERS:
             raise ProtocolError(f"/sampler: unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
-        return cmd("param", ("sampler", name))
+        return cmd(SetParam, "sampler", name)
     if address == "/mode":
         mode = _string(address, args)
         if mode not in MODES:
@@ -176,25 +223,25 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
         if mode not in modes:
             raise ProtocolError(f"mode {mode} needs the duet model, which this daemon has not loaded; "
                                 f"{', '.join(modes)} is available")
-        return cmd("mode", mode)
+        return cmd(SetMode, mode)
     if address == "/reset":
-        return cmd("reset")
+        return cmd(Reset)
     if address == "/seed":
         value = _numbers(address, args, 1)[0]
         if value != int(value) or not 0 <= value < 2 ** 31:
             raise ProtocolError("/seed takes a whole number from 0 to 2147483647")
-        return cmd("seed", int(value))
+        return cmd(Reseed, int(value))
     if address == "/pose/layout":
         layout = _string(address, args)
         if layout not in skeleton.LAYOUTS:
             raise ProtocolError(f"/pose/layout: unknown layout {clip(layout, 40)!r}; choose one of {', '.join(skeleton.LAYOUTS)}")
-        return cmd("pose_layout", layout)
+        return cmd(SetPoseLayout, layout)
     if address == "/pose":
-        return cmd("pose", pose_points(address, _numbers(address, args, minimum=2), pose_layout))
+        return cmd(TrackedPoses, (pose_points(address, _numbers(address, args, minimum=2), pose_layout),))
     if address == "/wek/inputs":
-        return cmd("emotion", wekinator(address, _numbers(address, args, minimum=1), labels))
+        return cmd(SetEmotion, wekinator(address, _numbers(address, args, minimum=1), labels))
     if address == "/poses/arr":
-        return cmd("pose_set", poseosc_array(address, _numbers(address, args, minimum=3)))
+        return cmd(TrackedPoses, tuple(poseosc_array(address, _numbers(address, args, minimum=3))))
     if address == "/mediapipe/pose":
         values = _numbers(address, args, minimum=1)
         if len(values) % 4 == 1:        # a variant prefixes 1 (detected) or 0 (nothing seen)
@@ -203,7 +250,7 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
             values = values[1:]
         if len(values) != 33 * 4:
             raise ProtocolError(f"/mediapipe/pose takes 33 × (x, y, z, visibility) = 132 numbers, got {len(values)}")
-        return cmd("pose", ("mediapipe33", values.reshape(33, 4)[:, :3], "normalised"))
+        return cmd(TrackedPoses, (("mediapipe33", values.reshape(33, 4)[:, :3], "normalised"),))
     raise ProtocolError(f"unknown address {clip(address)}")
 
 

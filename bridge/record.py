@@ -22,7 +22,7 @@ from models.dataset import Clip, assemble
 from models.emotions import resolve
 
 from . import osc
-from .protocol import ProtocolError, interpret, tracked_pose
+from .protocol import ProtocolError, SetEmotion, SetLabel, SetPoseLayout, TrackedPoses, interpret, tracked_pose
 from .status import Stats
 from .transport import Transport
 
@@ -58,16 +58,16 @@ class Recorder:
                 raise ProtocolError(str(e)) from None
             return
         for c in interpret(address, args, self.labels, pose_layout=self.pose_layout):
-            if c.name == "emotion":
-                self.label = int(np.argmax(c.value))
-            elif c.name == "emotion_one":
-                self.label = c.value[0]
-            elif c.name == "pose_layout":
-                self.pose_layout = c.value
-            elif c.name in ("pose", "pose_set"):
-                layout, points, space = (c.value[0] if c.name == "pose_set" else c.value)
-                self.latest = tracked_pose(layout, points, space or self.pose_space)
-                self.latest_time = now
+            if isinstance(c, SetEmotion):
+                self.label = int(np.argmax(c.weights))
+            elif isinstance(c, SetLabel):
+                self.label = c.label
+            elif isinstance(c, SetPoseLayout):
+                self.pose_layout = c.layout
+            elif isinstance(c, TrackedPoses):
+                for layout, points, space in c.poses[:1]:
+                    self.latest = tracked_pose(layout, points, space or self.pose_space)
+                    self.latest_time = now
             else:
                 raise ProtocolError(f"{address}: the recorder takes poses and emotions only")
 

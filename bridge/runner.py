@@ -115,7 +115,7 @@ class Runner:
 
     def _command_failed(self, command, error: Exception) -> None:
         # commands are validated on the receive thread: one that fails here is our bug, not the sender's
-        self.stats.internal(f"command {command.name}", error)
+        self.stats.internal(f"command {type(command).__name__}", error)
 
     def adjust(self) -> None:
         """Size the lead and the rehearsal from the steps measured so far (the status thread calls

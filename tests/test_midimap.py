@@ -1,5 +1,6 @@
 import pytest
 
+from bridge.protocol import Reset, SetParam
 from bridge.midimap import Mapping, MidiMap, preset
 
 CURRENT = {"variance": 2.0, "temperature": 1.0, "glide": 1.0, "mix": 0.0, "k": 1.0, "emotion_weight": 1.0,
@@ -7,7 +8,7 @@ CURRENT = {"variance": 2.0, "temperature": 1.0, "glide": 1.0, "mix": 0.0, "k": 1
 
 
 def values(commands):
-    return [c.value[1] if c.name == "param" else c.value for c in commands]
+    return [c.value if isinstance(c, SetParam) else (c.label, c.weight) for c in commands]
 
 
 def test_curves_map_the_knob_onto_the_range():
@@ -56,9 +57,9 @@ def test_channels_ports_notes_and_triggers():
     assert m.handle("nanoKONTROL2", "cc", 1, 16, 64, CURRENT) == []    # wrong channel
     assert m.handle("Launchkey", "cc", 2, 16, 64, CURRENT) == []       # wrong port
     assert len(m.handle("nanoKONTROL2 MIDI 1", "cc", 2, 16, 64, CURRENT)) == 1
-    assert [c.name for c in m.handle("pads", "note", 10, 36, 100, CURRENT)] == ["reset"]
+    assert m.handle("pads", "note", 10, 36, 100, CURRENT) == [Reset()]
     assert m.handle("pads", "note", 10, 36, 0, CURRENT) == []          # note off
-    assert [c.value for c in m.handle("x", "cc", 1, 34, 127, CURRENT)] == [("sampler", "dynamic")]
+    assert m.handle("x", "cc", 1, 34, 127, CURRENT) == [SetParam("sampler", "dynamic")]
     assert m.handle("x", "cc", 1, 34, 0, CURRENT) == []                # button release
 
 

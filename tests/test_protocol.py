@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bridge.protocol import ProtocolError, interpret, to_metres, valence_arousal
+from bridge.protocol import ProtocolError, SetLabel, SetParam, interpret, to_metres, valence_arousal
 
 LABELS = ["normal", "happy", "sad", "angry", "proud", "not-confident", "tired"]
 
@@ -14,12 +14,12 @@ def one(address, *args, **kw):
 
 def test_emotion_forms():
     c = one("/emotion", 0, 1, 0, 0, 0, 0, 1)            # ints are welcome
-    np.testing.assert_allclose(c.value, [0, .5, 0, 0, 0, 0, .5])
+    np.testing.assert_allclose(c.weights, [0, .5, 0, 0, 0, 0, .5])
     c = one("/emotion", "joy", 0.75, "sadness", 0.25)   # synonyms map to the model's labels
-    np.testing.assert_allclose(c.value, [0, .75, .25, 0, 0, 0, 0])
-    assert one("/emotion/angry", 0.5).value == (3, 0.5)
-    assert one("/emotion/a", "happy", 1).value[0] == "a"
-    w = one("/emotion/va", 0.8, 0.5).value
+    np.testing.assert_allclose(c.weights, [0, .75, .25, 0, 0, 0, 0])
+    assert one("/emotion/angry", 0.5) == SetLabel(3, 0.5)
+    assert one("/emotion/a", "happy", 1).which == "a"
+    w = one("/emotion/va", 0.8, 0.5).weights
     assert LABELS[int(np.argmax(w))] == "happy" and w.sum() == pytest.approx(1)
     assert one("/performer/2/emotion/sad", 1).performer == 1
 
@@ -45,13 +45,13 @@ def test_bad_input_says_what_is_valid(address, args, message):
 
 def test_pose_inputs():
     c = one("/pose", *np.random.rand(33 * 2), pose_layout="mediapipe33")
-    layout, points, _ = c.value
+    (layout, points, _), = c.poses
     assert layout == "mediapipe33" and points.shape == (33, 3) and (points[:, 2] == 0).all()
     arr = [640, 480, 1] + [0.9] + list(np.random.rand(17 * 3) * 400)
-    (pose,) = one("/poses/arr", *arr).value
+    (pose,) = one("/poses/arr", *arr).poses
     assert pose[0] == "coco17" and pose[1].shape == (17, 3) and pose[1].max() <= 1
     assert interpret("/mediapipe/pose", (0,), LABELS) == []         # "nothing detected"
-    assert one("/mediapipe/pose", 1, *np.random.rand(132)).value[0] == "mediapipe33"
+    assert one("/mediapipe/pose", 1, *np.random.rand(132)).poses[0][0] == "mediapipe33"
 
 
 def test_normalised_tracker_points_stand_on_the_floor():
@@ -69,7 +69,7 @@ def test_live_parameters_are_checked_against_their_one_declaration():
     for name, p in PARAMS.items():
         lo, hi = p.range
         (c,) = interpret(f"/{name}", (hi,), labels)
-        assert c.value == (name, hi)
+        assert c == SetParam(name, hi)
         with pytest.raises(ProtocolError, match=f"between {lo:g} and {hi:g}"):
             interpret(f"/{name}", (hi * 2 + 1,), labels)
     with pytest.raises(ProtocolError, match="between 0 and 1, got 2"):
@@ -78,7 +78,7 @@ def test_live_parameters_are_checked_against_their_one_declaration():
 
 def test_a_performer_s_own_parameter_goes_to_that_performer_and_a_show_s_is_refused():
     (c,) = interpret("/performer/2/glide", (3.0,), ["normal"], performers=2)
-    assert c.performer == 1 and c.value == ("glide", 3.0)
+    assert c == SetParam("glide", 3.0, performer=1)
     with pytest.raises(ProtocolError, match="mix is the whole show's"):
         interpret("/performer/2/mix", (0.5,), ["normal"], performers=2)
 
