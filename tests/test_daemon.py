@@ -424,3 +424,31 @@ def test_the_watchdog_says_when_frames_stall_and_stops_the_daemon(solo_model):
     finally:
         stuck.set()
         d.stop()
+
+
+def test_a_subscribed_patch_sees_why_its_message_was_refused(daemon, client):
+    patch = Listener()
+    client.send_message("/bridge/subscribe", [patch.port])
+    patch.wait_for("/motion/schema")
+    client.send_message("/mix", [2.0])                 # 16 bytes: too small to carry the answer itself
+    error = patch.wait_for("/bridge/error")
+    assert error.params[0] == "/mix must be between 0 and 1, got 2"
+    client.send_message("/bridge/unsubscribe", [patch.port])
+
+
+def test_a_bundle_that_sets_the_pose_layout_then_sends_a_pose_is_understood(daemon, client):
+    from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    layout = OscMessageBuilder("/pose/layout")
+    layout.add_arg("coco17")
+    bundle.add_content(layout.build())
+    pose = OscMessageBuilder("/pose")
+    for v in np.random.default_rng(1).random(34):
+        pose.add_arg(float(v))
+    bundle.add_content(pose.build())
+    received, errors = daemon.engine.poses_received, daemon.stats.errors["bad input"]
+    client.send(bundle.build())
+    handled(client, daemon)
+    assert daemon.engine.poses_received == received + 1 and daemon.stats.errors["bad input"] == errors
+    client.send_message("/pose/layout", "mediapipe33")
+    handled(client, daemon)
