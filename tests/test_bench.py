@@ -8,7 +8,7 @@ def test_bench_serve_measures_a_real_daemon_from_outside():
     assert r["daemon_step_p50_ms"] > 0 and r["daemon_lead_ms"] > 0   # the daemon answered /bridge/status
 
 
-def test_a_bounded_fuzz_run_against_a_real_daemon():
+def test_bench_fuzz_a_bounded_run_against_a_real_daemon():
     """20,000 hostile datagrams from 16 ports at 4,000 a second (the default budget's double): the
     daemon keeps every thread, keeps streaming, and a performer's changes from another port land."""
     from bridge.bench import bench_fuzz
