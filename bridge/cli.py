@@ -388,56 +388,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-MONITOR_WAIT_S = 5.0    # how long monitor waits for a first status before it says nothing answers
+MONITOR_WAIT_S = 5.0    # how long monitor waits for the daemon to answer
 
 
 def cmd_monitor(args: argparse.Namespace) -> None:
     import socket
     from rich.live import Live
-    from bridge import dashboard, osc
-    from bridge.status import parse_status
+    from bridge import dashboard
+    from bridge.client import Client
     host, _, port = args.target.rpartition(":")
     if not host and not port.isdigit():           # `monitor localhost`: a host, on the default port
         host, port = port, "7700"
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise CommandError(f"monitor: {args.target!r} is not HOST:PORT (the daemon's OSC input, e.g. 127.0.0.1:7700)")
+    console.print(f"asking {host or '127.0.0.1'}:{port} for its status…")
     try:
-        target = (socket.gethostbyname(host or "127.0.0.1"), int(port))
-    except OSError:
+        bridge = Client(host or "127.0.0.1", int(port), args.listen, timeout=args.timeout)
+    except socket.gaierror:
         raise CommandError(f"monitor: cannot resolve host {host!r}") from None
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1" if target[0].startswith("127.") else "0.0.0.0", args.listen))
-    sock.settimeout(0.25)
-    subscribe = osc.message("/bridge/subscribe", sock.getsockname()[1])
-    snapshot = None
-    last_subscribe, asked = 0.0, time.monotonic()
-    console.print(f"asking {target[0]}:{target[1]} for its status…")
-    with Live(get_renderable=lambda: dashboard.render(snapshot, out.size.height, out.size.width), console=out,
-              refresh_per_second=4, transient=snapshot is None):
+    except TimeoutError as e:
+        raise CommandError(f"monitor: {e}") from None
+    with bridge, Live(get_renderable=lambda: dashboard.render(bridge.snapshot, out.size.height, out.size.width),
+                      console=out, refresh_per_second=4):
         try:
             while True:
-                if time.monotonic() - last_subscribe > 10:   # renew, in case the daemon restarted
-                    try:
-                        sock.sendto(subscribe, target)
-                    except OSError:                       # nothing there yet (ICMP unreachable): try again later
-                        pass
-                    last_subscribe = time.monotonic()
-                if snapshot is None and time.monotonic() - asked > args.timeout:
-                    raise CommandError(f"monitor: no daemon answered at {target[0]}:{target[1]} within "
-                                       f"{args.timeout:g} s; is `motionbridge serve` running there, with --allow "
-                                       f"covering this host?")
-                try:
-                    datagram, _ = sock.recvfrom(65536)
-                except (socket.timeout, ConnectionRefusedError):
-                    continue
-                try:
-                    for m in osc.parse(datagram):
-                        if m.address == "/bridge/status" and m.args:
-                            snapshot = parse_status(m.args[0])
-                except (osc.OscError, ValueError, TypeError):
-                    continue
+                bridge.poll(0.25)             # frames come too, into a short queue nobody reads
         except KeyboardInterrupt:
-            sock.sendto(osc.message("/bridge/unsubscribe", sock.getsockname()[1]), target)
+            pass
 
 
 def cmd_bench_serve(args: argparse.Namespace) -> None:

@@ -181,14 +181,15 @@ class Transport:
         except OSError:   # a full send buffer or an unreachable subscriber must not stop the frame
             self.stats.send_failures += 1
 
-    def answer(self, datagram: bytes | None, sender: Address) -> None:
+    def answer(self, datagram: bytes | None, sender: Address) -> bool:
         """A reply to the datagram being handled: sent only if it fits in what that datagram's size
-        leaves, so no request is answered with more bytes than it took to send."""
+        leaves, so no request is answered with more bytes than it took to send. True if sent."""
         if datagram is None or len(datagram) > self.reply_room:
             self.stats.replies_withheld += 1
-            return
+            return False
         self.reply_room -= len(datagram)
         self.send(datagram, sender)
+        return True
 
     def error(self, sender: Address | None, text: str, kind: str) -> None:
         """Count an error; tell the sender (within its request's size) and the subscribers on the
@@ -200,10 +201,11 @@ class Transport:
         limit = self._error_limit.touch(sender[0], lambda: TokenBucket(MAX_ERROR_REPLIES, time.monotonic()))
         if not limit.take(time.monotonic()):
             return
-        self.answer(osc.reply("/bridge/error", text, self.reply_room), sender)
+        answered = self.answer(osc.reply("/bridge/error", text, self.reply_room), sender)
         full = osc.reply("/bridge/error", text, 512)
         for target in self.subscribers.on_host(sender[0]):
-            if target != sender and full is not None:
+            # a subscriber hears it in full; the sender too, when it subscribed from its own port
+            if full is not None and (target != sender or not answered):
                 self.send(full, target)
 
     def close(self) -> None:
