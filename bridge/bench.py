@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,9 +48,9 @@ def receive(sock: socket.socket) -> tuple[bytes, float]:
     return datagram, time.time()
 
 
-def free_port() -> int:
-    """A UDP port on the loopback that nobody is using right now."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def free_port(kind: str = "udp") -> int:
+    """A UDP (or TCP) port on the loopback that nobody is using right now."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
@@ -162,14 +163,51 @@ def fuzzer(port: int, rate: float, ports: int, packets: int, seed: int = 0) -> s
                             env={**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")})
 
 
-def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int = 0, change_every: float = 0.25) -> dict:
+class Pages:
+    """`count` browser pages' worth of WebSocket clients on the web view, each reading every frame it
+    is sent, on threads of this process: how many frames a second each got."""
+
+    def __init__(self, port: int, count: int):
+        from websockets.sync.client import connect
+        self.frames = [0] * count
+        self.stop = threading.Event()
+        self.sockets = [connect(f"ws://127.0.0.1:{port}/ws", open_timeout=30) for _ in range(count)]
+        self.threads = [threading.Thread(target=self._read, args=(i,), daemon=True) for i in range(count)]
+        self.started = time.perf_counter()
+        for t in self.threads:
+            t.start()
+
+    def _read(self, i: int) -> None:
+        ws = self.sockets[i]
+        try:
+            while not self.stop.is_set():
+                if b'"type":"frame"' in ws.recv(timeout=1.0, decode=False):
+                    self.frames[i] += 1
+        except Exception:      # closed at the end, or timed out: the count says what arrived
+            pass
+
+    def close(self) -> float:
+        """Stop; the frames a second the slowest page received."""
+        elapsed = time.perf_counter() - self.started
+        self.stop.set()
+        for ws in self.sockets:
+            ws.close()
+        return min(self.frames) / elapsed if self.frames else 0.0
+
+
+def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int = 0, change_every: float = 0.25,
+                pages: int = 0) -> dict:
     """Delivered frames, jitter and change-to-frame latency, optionally while one port floods the
-    daemon with `flood` hostile datagrams a second."""
+    daemon with `flood` hostile datagrams a second, or while `pages` browser pages read the web view."""
     listen, control, port = frame_listener(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM), free_port()
-    daemon = start_daemon(port, listen.getsockname()[1], performers, fps)
-    flooder = None
+    web = free_port("tcp") if pages else 0
+    daemon = start_daemon(port, listen.getsockname()[1], performers, fps, extra=("--web", str(web)) if pages else ())
+    flooder = readers = None
+    page_fps = None
     try:
         wait_for_frames(listen, daemon)
+        if pages:
+            readers = Pages(web, pages)
         if flood:
             flooder = fuzzer(port, flood, 1, int(flood * (seconds + 5)))
             time.sleep(1.0)
@@ -177,13 +215,16 @@ def bench_serve(performers: int, seconds: float, fps: float = 30.0, flood: int =
         probe = Probe().run(listen, control, port, fps, lambda: time.perf_counter() < end, change_every)
         inside = daemon_status(control, port)
     finally:
+        if readers:
+            page_fps = readers.close()
         if flooder:
             flooder.kill()
         daemon.terminate()
         daemon.wait(timeout=10)
         listen.close()
         control.close()
-    return {"performers": performers, "seconds": seconds, "flood_per_s": flood, **probe.summary(fps),
+    return {"performers": performers, "seconds": seconds, "flood_per_s": flood, "pages": pages,
+            "page_fps_min": page_fps, **probe.summary(fps),
             # the daemon's own view: how long its steps took and how early it started each frame
             "daemon_step_p50_ms": inside and inside.step_p50_ms, "daemon_step_p99_ms": inside and inside.step_p99_ms,
             "daemon_lead_ms": inside and inside.lead_ms}

@@ -149,11 +149,12 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls, title: str, suppres
         flag = "--" + f.name.replace("_", "-")
         default = f.default
         kind = (lambda s: s.lower() in ("1", "true", "yes", "on")) if isinstance(default, bool) else type(default)
+        bare = {"nargs": "?", "const": f.metadata["bare"]} if "bare" in f.metadata else {}   # --web alone
         # written out here, since argparse shows no default that it does not hold (suppress)
         shown = str(default).replace("%", "%%") if suppress else "%(default)s"
         text = f"{comments.get(f.name, '').replace('%', '%%')} (default {shown})".strip()
         group.add_argument(flag, type=kind, default=argparse.SUPPRESS if suppress else default,
-                           metavar="BOOL" if isinstance(default, bool) else None, help=text)
+                           metavar="BOOL" if isinstance(default, bool) else None, help=text, **bare)
 
 
 def field_comments(cls) -> dict[str, str]:
@@ -366,6 +367,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     daemon.start()
     console.print(f"motionbridge: {daemon.model_name} on {daemon.device}; listening on OSC "
                   f"{config.host}:{daemon.address[1]}, sending {config.fps:g} fps to {config.out_host}:{config.out_port}")
+    if daemon.web is not None:
+        console.print(f"web view: open {daemon.web.url} in a browser")
     live = config.dashboard == "on" or (config.dashboard == "auto" and out.is_terminal)
     try:
         if live:
@@ -421,18 +424,21 @@ def cmd_bench_serve(args: argparse.Namespace) -> None:
     from bridge.bench import bench_serve
     rows = []
     for performers in [int(n) for n in args.performers.split(",")]:
-        for flood in ([0, args.flood] if args.flood else [0]):
-            console.print(f"measuring {performers} performer(s){' under flood' if flood else ''} for {args.seconds:g} s…")
-            rows.append(bench_serve(performers, args.seconds, args.fps, flood))
+        # the same show alone, under a flood, with browser pages open: compare the rows
+        for flood, pages in [(0, 0)] + [(args.flood, 0)] * bool(args.flood) + [(0, args.pages)] * bool(args.pages):
+            extra = " under flood" if flood else f" with {pages} web pages" if pages else ""
+            console.print(f"measuring {performers} performer(s){extra} for {args.seconds:g} s…")
+            rows.append(bench_serve(performers, args.seconds, args.fps, flood, pages=pages))
     if args.json:
         print(json.dumps(rows, indent=2))
         return
     table = Table(title=f"serve: {args.seconds:g} s per row at {args.fps:g} fps, measured by a separate receiver")
-    for col in ("performers", "flood/s", "fps", "% of target", "jitter p50", "jitter p99",
+    for col in ("performers", "flood/s", "pages", "page fps", "fps", "% of target", "jitter p50", "jitter p99",
                 "change→frame p50", "p99", "max", "daemon step p50", "p99", "lead"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(str(r["performers"]), str(r["flood_per_s"]), f"{r['fps_delivered']:.2f}", f"{r['fps_ratio']:.2%}",
+        table.add_row(str(r["performers"]), str(r["flood_per_s"]), str(r["pages"]),
+                      f"{r['page_fps_min']:.1f}" if r["page_fps_min"] is not None else "–", f"{r['fps_delivered']:.2f}", f"{r['fps_ratio']:.2%}",
                       *(f"{r[k]:.2f}" for k in ("jitter_p50_ms", "jitter_p99_ms")),
                       *(f"{r[k]:.1f}" for k in ("change_to_frame_p50_ms", "change_to_frame_p99_ms", "change_to_frame_max_ms")),
                       *(f"{r[k]:.2f}" if r[k] is not None else "–" for k in ("daemon_step_p50_ms", "daemon_step_p99_ms", "daemon_lead_ms")))
@@ -671,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--flood", type=int, default=10_000, help="hostile datagrams a second from one port, in a second run (0: none)")
+    p.add_argument("--pages", type=int, default=4, help="browser pages reading the web view (serve --web), in a third run (0: none)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_serve)
     p = bench_cmds.add_parser("fuzz", help="a daemon under malformed and hostile datagrams from many ports",

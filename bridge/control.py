@@ -94,6 +94,25 @@ class Control:
             e.submit(command)
         return True
 
+    def command(self, address: str, args: list, source: str = "web") -> str | None:
+        """One message from a transport that is not OSC (the web view), checked by the same
+        protocol: None if applied, else why not (for that transport to show)."""
+        if address.startswith(("/bridge/", "/midi/")):
+            text = f"{osc.clip(address)} is for OSC clients; the page sends commands only"
+        else:
+            try:
+                commands = interpret(address, tuple(args), self.engine.labels, None, self.pose_layout,
+                                     self.engine.performers, self.engine.generator.modes)
+            except ProtocolError as error:
+                text = str(error)
+            else:
+                self.stats.messages_in += 1
+                for c in commands:
+                    self.engine.submit(c)
+                return None
+        self.stats.error("bad input", f"{source}: {text}")
+        return text
+
     # ---- /bridge/* ----------------------------------------------------------------------------
 
     def _port(self, m: osc.Message, sender: Address) -> int | None:

@@ -26,7 +26,7 @@ import logging
 import selectors
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -49,6 +49,7 @@ PENDING_SIZE = 1472               # ... each no larger than this (a larger one w
 RECEIVE_S = 0.002                 # osc-in holds the frame lock for at most about this long at a time
 GUARD_S = 0.0015                  # ... and starts no datagram this close to a frame's start
 VERSION = "0.1.0"
+WEB_PORT = 7780                   # serve --web with no port
 STALLED_S = 1.0                   # a thread that has not moved for this long is shown as stalled
 
 
@@ -83,6 +84,7 @@ class ServeConfig:
     seed: int = 0
     stage: float = 3.0                # metres from the centre a dancer travels before turning back; 0: anywhere
     threads: int = 0                  # CPU threads for the model; 0: one up to 8 performers, torch's choice beyond
+    web: int = field(default=0, metadata={"bare": WEB_PORT})   # the browser view's port (--web alone: 7780; 0: off), on host
 
     def check(self) -> None:
         """Refuse settings that cannot work, before anything starts: ValueError, one line naming the
@@ -105,6 +107,7 @@ class ServeConfig:
         need(0 <= self.stage <= 100, "stage", "between 0 and 100 metres")
         need(self.dashboard in ("auto", "on", "off"), "dashboard", "auto, on or off")
         need(self.threads >= 0, "threads", "0 or more")
+        need(0 <= self.web < 65536, "web", "a port, 1-65535 (0: no web view)")
         self.networks()
 
     def networks(self) -> list:
@@ -134,8 +137,13 @@ class Daemon:
         self.schema = output.schema(engine.labels, engine.performers)
         self.control = Control(engine, self.transport, self.stats, config.midi_map, lambda: self.status_datagram,
                                self.schema)
+        self.web = None
+        if config.web:
+            from .web import WebView, page_schema
+            self.web = WebView(config.host, config.web, lambda: page_schema(engine, engine.fps), self.control.command,
+                               self.stats)
         self.runner = Runner(engine, output, self.stats, clock or FrameClock(engine.fps), self._send_frame,
-                             self._pending)
+                             self._pending, self.web.publish if self.web else None)
         self._rates = {"in": 0.0, "out": 0.0, "fps": 0.0}
         self._threads: dict[str, threading.Thread] = {}
         self.beats: dict[str, float] = {}     # thread → when it last made progress (monotonic)
@@ -276,7 +284,10 @@ class Daemon:
         self.beats["frames"] = self.runner.beat
         limit = max(STALLED_S, 5.0 / self.engine.fps)
         health = {}
-        for name, thread in self._threads.items():
+        threads = dict(self._threads)
+        if self.web is not None:
+            threads["web"] = self.web._thread
+        for name, thread in threads.items():
             idle = now - self.beats.get(name, now)
             if not thread.is_alive():
                 health[name] = "dead"
@@ -306,6 +317,8 @@ class Daemon:
     # ---- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.web is not None:
+            self.web.start()
         self.midi.start()
         now = time.monotonic()
         for name, target in (("osc-in", self._receive_loop), ("frames", self._frame_loop),
@@ -321,6 +334,8 @@ class Daemon:
     def stop(self) -> None:
         self.stop_event.set()
         self.midi.close()
+        if self.web is not None:
+            self.web.stop()
         for t in [*self._threads.values(), getattr(self, "_watchdog", None)]:
             if t is not None and t is not threading.current_thread():
                 t.join(timeout=2.0)

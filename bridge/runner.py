@@ -34,9 +34,10 @@ def percentile(values, q: float) -> float:
 
 class Runner:
     def __init__(self, engine: Engine, output: OutputFormat, stats: Stats, clock: FrameClock,
-                 send: Callable[[list[bytes]], None], pending: Callable[[float], None] = lambda until: None):
+                 send: Callable[[list[bytes]], None], pending: Callable[[float], None] = lambda until: None,
+                 publish: Callable[[Frame], None] | None = None):
         self.engine, self.output, self.stats, self.clock = engine, output, stats, clock
-        self.send, self.pending = send, pending
+        self.send, self.pending, self.publish = send, pending, publish
         # Held while a frame is computed, and by the receive thread while it handles a datagram
         # (see Daemon._receive_loop): the two both take datagrams, and this keeps them in order.
         self.lock = threading.Lock()
@@ -111,6 +112,8 @@ class Runner:
             sent = time.perf_counter()
             self.send(datagrams)
             self.engine.settle()      # what the next frame needs, once this one has left
+        if self.publish is not None:  # the web view: a reference handed over, never a wait
+            self.publish(frame)
         return frame, datagrams, sent
 
     def _command_failed(self, command, error: Exception) -> None:

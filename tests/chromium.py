@@ -1,0 +1,95 @@
+"""Headless Chromium driven over the DevTools protocol (a WebSocket, through `websockets`): open a
+page, run its script, take screenshots. Tests that need it skip, saying so, where it is absent."""
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+from PIL import Image
+from websockets.sync.client import connect
+
+BINARY = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+class Browser:
+    def __init__(self, width: int = 1000, height: int = 700):
+        self.profile = tempfile.TemporaryDirectory()
+        self.process = subprocess.Popen(
+            [BINARY, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio",
+             "--remote-debugging-port=0", f"--user-data-dir={self.profile.name}", f"--window-size={width},{height}",
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        found = threading.Event()
+        self.endpoint = ""
+
+        def read() -> None:         # the DevTools address is printed on stderr; keep draining it after
+            for line in self.process.stderr:
+                m = re.search(r"DevTools listening on (ws://\S+)", line)
+                if m:
+                    self.endpoint = m.group(1)
+                    found.set()
+        threading.Thread(target=read, daemon=True).start()
+        if not found.wait(60):
+            self.close()
+            raise RuntimeError("chromium did not start its DevTools endpoint within 60 s")
+        self._connection = connect(self.endpoint, max_size=None, open_timeout=30)
+        self.ws = self._connection.__enter__()
+        self.ids = itertools.count(1)
+        self.session = None
+
+    def call(self, method: str, timeout: float = 30.0, **params) -> dict:
+        n = next(self.ids)
+        message = {"id": n, "method": method, "params": params}
+        if self.session and not method.startswith("Target."):
+            message["sessionId"] = self.session
+        self.ws.send(json.dumps(message))
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if reply.get("id") == n:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+
+    def open(self, url: str) -> None:
+        target = self.call("Target.createTarget", url=url)["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+
+    def evaluate(self, expression: str):
+        """The value of a JavaScript expression in the page (a promise is awaited)."""
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.evaluate(f"(() => {{ try {{ return {expression}; }} catch (e) {{ return false; }} }})()")
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"the page never had {expression} within {timeout:g} s")
+
+    def screenshot(self) -> Image.Image:
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+
+    def close(self) -> None:
+        try:
+            self._connection.__exit__(None, None, None)
+        except Exception:
+            pass
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.profile.cleanup()
