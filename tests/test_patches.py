@@ -1,5 +1,6 @@
 """The shipped patches talk to a running daemon: Pure Data for real (pd -nogui), Max by its JSON."""
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -64,21 +65,58 @@ def test_pure_data_patch_draws_the_dancer_beside_another_client_and_its_slider_m
     assert height.mean() > 100                                     # a body, not a speck
 
 
-def test_max_patch_is_wired_to_the_daemon_ports():
+# Max 8's own object classes this patch may use (its standard vocabulary: no third-party externals)
+MAX_BOXES = {"newobj", "message", "comment", "jsui", "multislider", "flonum", "slider", "umenu", "toggle", "button"}
+MAX_OBJECTS = {"udpreceive", "udpsend", "route", "prepend", "loadbang", "metro", "unpack", "pack", "fromsymbol",
+               "zl", "t", "trigger", "ctlin", "print"}
+
+
+def test_max_patch_uses_max_objects_is_wired_and_subscribes_on_its_own_port():
     patch = json.loads((PATCHES / "max" / "motionbridge.maxpat").read_text())["patcher"]
     boxes = {b["box"]["id"]: b["box"] for b in patch["boxes"]}
+    for b in boxes.values():
+        assert b["maxclass"] in MAX_BOXES, b
+        if b["maxclass"] == "newobj":
+            assert b["text"].split()[0] in MAX_OBJECTS, b["text"]
+        if b["maxclass"] == "jsui":
+            assert (PATCHES / "max" / b["filename"]).exists()
     for line in patch["lines"]:
         src, dst = line["patchline"]["source"], line["patchline"]["destination"]
         assert src[0] in boxes and dst[0] in boxes
         assert src[1] < boxes[src[0]]["numoutlets"] and dst[1] < boxes[dst[0]]["numinlets"]
     texts = [b.get("text", "") for b in boxes.values()]
-    assert "udpreceive 7701" in texts and "udpsend 127.0.0.1 7700" in texts
+    listen = next(t for t in texts if t.startswith("udpreceive ")).split()[1]
+    assert "udpsend 127.0.0.1 7700" in texts and listen != "7701"      # 7701 stays free for another client
+    assert f"/bridge/subscribe {listen}" in texts
     routed = next(t for t in texts if t.startswith("route "))
-    assert "/motion/1/pose" in routed and "/bridge/error" in routed
+    assert {"/motion/schema", "/motion/1/pose", "/motion/2/pose", "/bridge/error"} <= set(routed.split())
+    assert "/midi/cc $3 $2 $1" in texts and "ctlin" in texts
     # every control message the patch sends is one the daemon accepts
     from bridge.protocol import interpret
     labels = ["normal", "happy", "sad", "angry", "proud", "not-confident", "tired"]
     for b in boxes.values():
-        if b["maxclass"] == "message" and not b["text"].startswith("/bridge") and "$" not in b["text"]:
+        if b["maxclass"] == "message" and b["text"].startswith("/") and not b["text"].startswith("/bridge") \
+                and "$" not in b["text"]:
             address, *args = b["text"].split()
-            interpret(address, tuple(float(a) if a[0].isdigit() else a for a in args), labels)
+            interpret(address, tuple(float(a) if a[0].isdigit() else a for a in args), labels, modes=("solo", "partner", "duet"))
+
+
+# TouchDesigner's documented operator types the builder script may create
+TD_OPERATORS = {"oscinCHOP", "oscoutDAT", "timerCHOP", "chopexecuteDAT", "scriptCHOP", "geometryCOMP", "sphereSOP",
+                "cameraCOMP", "lightCOMP", "renderTOP", "containerCOMP", "sliderCOMP", "panelexecuteDAT", "midiinCHOP"}
+
+
+def test_touchdesigner_script_compiles_and_creates_only_documented_operators():
+    import ast
+    source = (PATCHES / "touchdesigner" / "motionbridge_td.py").read_text()
+    tree = ast.parse(source)
+    # every operator type named in the code (oscinCHOP, renderTOP, …), created or not
+    created = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and re.fullmatch(r"[a-z]+(CHOP|DAT|COMP|SOP|TOP|MAT)", n.id)}
+    assert created and created <= TD_OPERATORS, created - TD_OPERATORS
+    assert {"oscinCHOP", "oscoutDAT", "geometryCOMP", "renderTOP", "sliderCOMP", "midiinCHOP"} <= created
+    callbacks = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                 and any(isinstance(t, ast.Attribute) and t.attr == "text" for t in n.targets)]
+    assert len(callbacks) == 4
+    for value in callbacks:                       # the callbacks it writes into DATs compile too
+        compile(eval(ast.unparse(value), {"LISTEN": 7702, "ranges": {"energy": (0.25, 4.0)}}), "callback", "exec")
+    assert "7702" in source and "/bridge/subscribe" in source

@@ -3,47 +3,48 @@
   "fileversion": 1,
   "appversion": {
    "major": 8,
-   "minor": 6,
+   "minor": 5,
    "revision": 0,
    "architecture": "x64",
    "modernui": 1
   },
   "classnamespace": "box",
   "rect": [
+   60,
    80,
-   80,
-   840,
-   440
+   920,
+   720
   ],
+  "openinpresentation": 0,
   "boxes": [
    {
     "box": {
-     "id": "obj-title",
+     "id": "obj-1",
      "maxclass": "comment",
-     "numinlets": 1,
-     "numoutlets": 0,
      "patching_rect": [
       20,
       10,
-      620,
+      700,
       22
      ],
-     "text": "motionbridge for Max: frames in on 7701, controls out to 7700. Start the daemon: motionbridge serve"
+     "text": "motionbridge for Max 8: run `motionbridge serve`; this patch subscribes on its own port (7702), so it runs beside any other client on 7701.",
+     "numinlets": 1,
+     "numoutlets": 0
     }
    },
    {
     "box": {
-     "id": "obj-recv",
+     "id": "obj-2",
      "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
      "patching_rect": [
       20,
-      50,
-      120,
+      470,
+      140,
       22
      ],
-     "text": "udpreceive 7701",
+     "text": "udpreceive 7702",
+     "numinlets": 1,
+     "numoutlets": 1,
      "outlettype": [
       ""
      ]
@@ -51,301 +52,374 @@
    },
    {
     "box": {
-     "id": "obj-route",
+     "id": "obj-3",
      "maxclass": "newobj",
-     "numinlets": 1,
+     "patching_rect": [
+      20,
+      500,
+      520,
+      22
+     ],
+     "text": "route /motion/schema /motion/frame /motion/1/pose /motion/2/pose /bridge/error",
+     "numinlets": 2,
      "numoutlets": 6,
+     "outlettype": [
+      "",
+      "",
+      "",
+      "",
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-4",
+     "maxclass": "jsui",
      "patching_rect": [
       20,
+      40,
+      420,
+      420
+     ],
+     "filename": "motionbridge-skeleton.js",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "presentation_rect": [
+      20,
+      40,
+      420,
+      420
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-5",
+     "maxclass": "newobj",
+     "patching_rect": [
+      200,
+      530,
+      100,
+      22
+     ],
+     "text": "prepend pose1",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-6",
+     "maxclass": "newobj",
+     "patching_rect": [
+      310,
+      530,
+      100,
+      22
+     ],
+     "text": "prepend pose2",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-7",
+     "maxclass": "newobj",
+     "patching_rect": [
+      420,
+      530,
       90,
+      22
+     ],
+     "text": "prepend set",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-8",
+     "maxclass": "message",
+     "patching_rect": [
+      460,
+      440,
+      420,
+      22
+     ],
+     "text": "no errors",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-9",
+     "maxclass": "comment",
+     "patching_rect": [
+      460,
+      415,
+      100,
+      22
+     ],
+     "text": "last error:",
+     "numinlets": 1,
+     "numoutlets": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-10",
+     "maxclass": "newobj",
+     "patching_rect": [
+      20,
       560,
-      22
-     ],
-     "text": "route /motion/frame /motion/1/pose /motion/1/emotion /motion/1/target /bridge/error",
-     "outlettype": [
-      "",
-      "",
-      "",
-      "",
-      "",
-      ""
-     ]
-    }
-   },
-   {
-    "box": {
-     "id": "obj-frame",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 0,
-     "patching_rect": [
-      20,
-      130,
-      90,
-      22
-     ],
-     "text": "print FRAME"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-pose-out",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 0,
-     "patching_rect": [
-      130,
-      130,
-      90,
-      22
-     ],
-     "text": "print POSE"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-emo",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 0,
-     "patching_rect": [
-      250,
-      130,
-      100,
-      22
-     ],
-     "text": "print EMOTION"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-target",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 0,
-     "patching_rect": [
-      370,
-      130,
-      100,
-      22
-     ],
-     "text": "print TARGET"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-err",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 0,
-     "patching_rect": [
-      490,
-      130,
-      100,
-      22
-     ],
-     "text": "print ERROR"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-c1",
-     "maxclass": "comment",
-     "numinlets": 1,
-     "numoutlets": 0,
-     "patching_rect": [
-      20,
-      220,
-      420,
-      22
-     ],
-     "text": "Emotion by name: click a message. Numbers may be ints or floats."
-    }
-   },
-   {
-    "box": {
-     "id": "obj-happy",
-     "maxclass": "message",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "patching_rect": [
-      20,
-      250,
-      120,
-      22
-     ],
-     "text": "/emotion happy 1.",
-     "outlettype": [
-      ""
-     ]
-    }
-   },
-   {
-    "box": {
-     "id": "obj-sad",
-     "maxclass": "message",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "patching_rect": [
       150,
-      250,
-      170,
       22
      ],
-     "text": "/emotion sad 0.7 tired 0.3",
+     "text": "unpack s s s s i",
+     "numinlets": 1,
+     "numoutlets": 5,
      "outlettype": [
+      "",
+      "",
+      "",
+      "",
       ""
      ]
     }
    },
    {
     "box": {
-     "id": "obj-va",
-     "maxclass": "message",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "patching_rect": [
-      330,
-      290,
-      120,
-      22
-     ],
-     "text": "/emotion/va $1 $2",
-     "outlettype": [
-      ""
-     ]
-    }
-   },
-   {
-    "box": {
-     "id": "obj-pack",
+     "id": "obj-11",
      "maxclass": "newobj",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "patching_rect": [
-      330,
-      250,
-      80,
-      22
-     ],
-     "text": "pack 0. 0.",
-     "outlettype": [
-      ""
-     ]
-    }
-   },
-   {
-    "box": {
-     "id": "obj-c2",
-     "maxclass": "comment",
-     "numinlets": 1,
-     "numoutlets": 0,
-     "patching_rect": [
-      420,
-      250,
-      170,
-      22
-     ],
-     "text": "valence, arousal in -1..1"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-var",
-     "maxclass": "flonum",
-     "numinlets": 1,
-     "numoutlets": 2,
      "patching_rect": [
       20,
-      290,
+      590,
+      180,
+      22
+     ],
+     "text": "fromsymbol @separator ,",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-12",
+     "maxclass": "newobj",
+     "patching_rect": [
+      20,
+      620,
       60,
       22
      ],
-     "text": "flonum",
+     "text": "t l l",
+     "numinlets": 1,
+     "numoutlets": 2,
      "outlettype": [
       "",
-      "bang"
+      ""
      ]
     }
    },
    {
     "box": {
-     "id": "obj-varmsg",
+     "id": "obj-13",
+     "maxclass": "newobj",
+     "patching_rect": [
+      90,
+      650,
+      60,
+      22
+     ],
+     "text": "zl len",
+     "numinlets": 2,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-14",
      "maxclass": "message",
+     "patching_rect": [
+      90,
+      680,
+      80,
+      22
+     ],
+     "text": "size $1",
      "numinlets": 2,
      "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-15",
+     "maxclass": "newobj",
      "patching_rect": [
       20,
-      320,
+      650,
+      60,
+      22
+     ],
+     "text": "prepend set",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-16",
+     "maxclass": "comment",
+     "patching_rect": [
+      460,
+      40,
+      300,
+      22
+     ],
+     "text": "emotion: one bar per label of the running model",
+     "numinlets": 1,
+     "numoutlets": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-17",
+     "maxclass": "message",
+     "patching_rect": [
+      460,
+      60,
+      420,
+      22
+     ],
+     "text": "waiting for the daemon's schema",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-18",
+     "maxclass": "multislider",
+     "patching_rect": [
+      460,
+      90,
+      420,
+      90
+     ],
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      ""
+     ],
+     "size": 7,
+     "setminmax": [
+      0.0,
+      1.0
+     ],
+     "orientation": 0,
+     "setstyle": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-19",
+     "maxclass": "newobj",
+     "patching_rect": [
+      460,
+      190,
+      120,
+      22
+     ],
+     "text": "prepend /emotion",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-20",
+     "maxclass": "comment",
+     "patching_rect": [
+      460,
+      220,
+      300,
+      22
+     ],
+     "text": "variance (0.5-20) and energy (0.25-4: 1 is the emotion's own pace)",
+     "numinlets": 1,
+     "numoutlets": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-21",
+     "maxclass": "flonum",
+     "patching_rect": [
+      460,
+      245,
+      60,
+      22
+     ],
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "minimum": 0.5,
+     "maximum": 20.0,
+     "format": 6
+    }
+   },
+   {
+    "box": {
+     "id": "obj-22",
+     "maxclass": "message",
+     "patching_rect": [
+      530,
+      245,
       90,
       22
      ],
      "text": "/variance $1",
-     "outlettype": [
-      ""
-     ]
-    }
-   },
-   {
-    "box": {
-     "id": "obj-sampler",
-     "maxclass": "umenu",
-     "numinlets": 1,
-     "numoutlets": 3,
-     "patching_rect": [
-      130,
-      290,
-      100,
-      22
-     ],
-     "text": "umenu",
-     "outlettype": [
-      "int",
-      "",
-      ""
-     ],
-     "items": [
-      "mean",
-      ",",
-      "random",
-      ",",
-      "dynamic",
-      ",",
-      "emotion"
-     ]
-    }
-   },
-   {
-    "box": {
-     "id": "obj-samplermsg",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "patching_rect": [
-      130,
-      320,
-      110,
-      22
-     ],
-     "text": "prepend /sampler",
-     "outlettype": [
-      ""
-     ]
-    }
-   },
-   {
-    "box": {
-     "id": "obj-ping",
-     "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
-     "patching_rect": [
-      470,
-      320,
-      100,
-      22
-     ],
-     "text": "/bridge/ping 1",
      "outlettype": [
       ""
      ]
@@ -353,51 +427,38 @@
    },
    {
     "box": {
-     "id": "obj-send",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 0,
-     "patching_rect": [
-      20,
-      380,
-      160,
-      22
-     ],
-     "text": "udpsend 127.0.0.1 7700"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-energy",
+     "id": "obj-23",
      "maxclass": "flonum",
-     "numinlets": 1,
-     "numoutlets": 2,
      "patching_rect": [
-      590,
-      290,
+      640,
+      245,
       60,
       22
      ],
-     "text": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
      "outlettype": [
       "",
       "bang"
-     ]
+     ],
+     "minimum": 0.25,
+     "maximum": 4.0,
+     "format": 6
     }
    },
    {
     "box": {
-     "id": "obj-energymsg",
+     "id": "obj-24",
      "maxclass": "message",
-     "numinlets": 2,
-     "numoutlets": 1,
      "patching_rect": [
-      590,
-      320,
-      80,
+      710,
+      245,
+      90,
       22
      ],
      "text": "/energy $1",
+     "numinlets": 2,
+     "numoutlets": 1,
      "outlettype": [
       ""
      ]
@@ -405,17 +466,266 @@
    },
    {
     "box": {
-     "id": "obj-c3",
+     "id": "obj-25",
      "maxclass": "comment",
+     "patching_rect": [
+      460,
+      280,
+      300,
+      22
+     ],
+     "text": "mode",
      "numinlets": 1,
-     "numoutlets": 0,
+     "numoutlets": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-26",
+     "maxclass": "message",
+     "patching_rect": [
+      460,
+      300,
+      85,
+      22
+     ],
+     "text": "/mode solo",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-27",
+     "maxclass": "message",
+     "patching_rect": [
+      550,
+      300,
+      85,
+      22
+     ],
+     "text": "/mode partner",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-28",
+     "maxclass": "message",
+     "patching_rect": [
+      640,
+      300,
+      85,
+      22
+     ],
+     "text": "/mode duet",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-29",
+     "maxclass": "message",
+     "patching_rect": [
+      740,
+      300,
+      60,
+      22
+     ],
+     "text": "/reset",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-30",
+     "maxclass": "message",
+     "patching_rect": [
+      460,
+      335,
+      120,
+      22
+     ],
+     "text": "/emotion happy 1.",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-31",
+     "maxclass": "message",
      "patching_rect": [
       590,
-      260,
+      335,
+      170,
+      22
+     ],
+     "text": "/emotion sad 0.7 tired 0.3",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-32",
+     "maxclass": "newobj",
+     "patching_rect": [
+      460,
+      380,
+      150,
+      22
+     ],
+     "text": "udpsend 127.0.0.1 7700",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": []
+    }
+   },
+   {
+    "box": {
+     "id": "obj-33",
+     "maxclass": "newobj",
+     "patching_rect": [
+      640,
+      470,
+      70,
+      22
+     ],
+     "text": "loadbang",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-34",
+     "maxclass": "newobj",
+     "patching_rect": [
+      640,
+      500,
+      90,
+      22
+     ],
+     "text": "metro 20000",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-35",
+     "maxclass": "message",
+     "patching_rect": [
+      640,
+      530,
+      150,
+      22
+     ],
+     "text": "/bridge/subscribe 7702",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-36",
+     "maxclass": "comment",
+     "patching_rect": [
+      800,
+      500,
       220,
       22
      ],
-     "text": "energy: 1 = the emotion's own pace"
+     "text": "subscribe on our own port; renewed every 20 s",
+     "numinlets": 1,
+     "numoutlets": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-37",
+     "maxclass": "newobj",
+     "patching_rect": [
+      640,
+      570,
+      60,
+      22
+     ],
+     "text": "ctlin",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "outlettype": [
+      "",
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-38",
+     "maxclass": "newobj",
+     "patching_rect": [
+      640,
+      600,
+      90,
+      22
+     ],
+     "text": "pack 0 0 0",
+     "numinlets": 3,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-39",
+     "maxclass": "message",
+     "patching_rect": [
+      640,
+      630,
+      130,
+      22
+     ],
+     "text": "/midi/cc $3 $2 $1",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
     }
    }
   ],
@@ -423,11 +733,11 @@
    {
     "patchline": {
      "source": [
-      "obj-recv",
+      "obj-2",
       0
      ],
      "destination": [
-      "obj-route",
+      "obj-3",
       0
      ]
     }
@@ -435,23 +745,11 @@
    {
     "patchline": {
      "source": [
-      "obj-route",
-      0
-     ],
-     "destination": [
-      "obj-frame",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-route",
+      "obj-3",
       2
      ],
      "destination": [
-      "obj-emo",
+      "obj-5",
       0
      ]
     }
@@ -459,11 +757,11 @@
    {
     "patchline": {
      "source": [
-      "obj-route",
+      "obj-3",
       3
      ],
      "destination": [
-      "obj-target",
+      "obj-6",
       0
      ]
     }
@@ -471,11 +769,35 @@
    {
     "patchline": {
      "source": [
-      "obj-route",
+      "obj-5",
+      0
+     ],
+     "destination": [
+      "obj-4",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-6",
+      0
+     ],
+     "destination": [
+      "obj-4",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
       4
      ],
      "destination": [
-      "obj-err",
+      "obj-7",
       0
      ]
     }
@@ -483,11 +805,11 @@
    {
     "patchline": {
      "source": [
-      "obj-happy",
+      "obj-7",
       0
      ],
      "destination": [
-      "obj-send",
+      "obj-8",
       0
      ]
     }
@@ -495,11 +817,11 @@
    {
     "patchline": {
      "source": [
-      "obj-sad",
+      "obj-3",
       0
      ],
      "destination": [
-      "obj-send",
+      "obj-10",
       0
      ]
     }
@@ -507,11 +829,23 @@
    {
     "patchline": {
      "source": [
-      "obj-va",
+      "obj-10",
+      3
+     ],
+     "destination": [
+      "obj-11",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-11",
       0
      ],
      "destination": [
-      "obj-send",
+      "obj-12",
       0
      ]
     }
@@ -519,71 +853,11 @@
    {
     "patchline": {
      "source": [
-      "obj-varmsg",
-      0
-     ],
-     "destination": [
-      "obj-send",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-samplermsg",
-      0
-     ],
-     "destination": [
-      "obj-send",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-ping",
-      0
-     ],
-     "destination": [
-      "obj-send",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-pack",
-      0
-     ],
-     "destination": [
-      "obj-va",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-var",
-      0
-     ],
-     "destination": [
-      "obj-varmsg",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-sampler",
+      "obj-12",
       1
      ],
      "destination": [
-      "obj-samplermsg",
+      "obj-13",
       0
      ]
     }
@@ -591,11 +865,275 @@
    {
     "patchline": {
      "source": [
-      "obj-route",
+      "obj-13",
+      0
+     ],
+     "destination": [
+      "obj-14",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-12",
+      0
+     ],
+     "destination": [
+      "obj-15",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-15",
+      0
+     ],
+     "destination": [
+      "obj-17",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-14",
+      0
+     ],
+     "destination": [
+      "obj-18",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-18",
+      0
+     ],
+     "destination": [
+      "obj-19",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-21",
+      0
+     ],
+     "destination": [
+      "obj-22",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-23",
+      0
+     ],
+     "destination": [
+      "obj-24",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-19",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-22",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-24",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-26",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-27",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-28",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-29",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-30",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-31",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-33",
+      0
+     ],
+     "destination": [
+      "obj-34",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-34",
+      0
+     ],
+     "destination": [
+      "obj-35",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-35",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-37",
+      0
+     ],
+     "destination": [
+      "obj-38",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-37",
       1
      ],
      "destination": [
-      "obj-pose-out",
+      "obj-38",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-37",
+      2
+     ],
+     "destination": [
+      "obj-38",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-38",
+      0
+     ],
+     "destination": [
+      "obj-39",
       0
      ]
     }
@@ -603,23 +1141,11 @@
    {
     "patchline": {
      "source": [
-      "obj-energy",
+      "obj-39",
       0
      ],
      "destination": [
-      "obj-energymsg",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-energymsg",
-      0
-     ],
-     "destination": [
-      "obj-send",
+      "obj-32",
       0
      ]
     }

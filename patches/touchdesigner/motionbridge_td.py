@@ -1,32 +1,124 @@
-"""motionbridge for TouchDesigner: builds the nodes that talk to the daemon.
+"""motionbridge for TouchDesigner: builds, inside the COMP this Text DAT sits in, a network that
+subscribes to the daemon, draws the dancer and sends controls back.
 
-Paste into a Text DAT inside the COMP that should hold them and run it (right-click > Run Script).
-It creates:
-  motionbridge_in   OSC In CHOP on port 7701: every /motion/... address becomes channels
-                    (/motion/1/pose → motion/1/pose0 … pose62 in the canonical layout; start the
-                    daemon with --per-joint for one named channel triple per joint, e.g.
-                    motion/1/l_wrist0..2, and --layout mediapipe33 for MediaPipe names).
-  motionbridge_out  OSC Out DAT to 127.0.0.1:7700, for controls:
-                    op('motionbridge_out').sendOSC('/emotion', ['happy', 1.0])
-                    op('motionbridge_out').sendOSC('/emotion/va', [0.8, 0.5])
-                    op('motionbridge_out').sendOSC('/variance', [4.0])
-                    op('motionbridge_out').sendOSC('/energy', [1.5])   # 1: the emotion's own pace
-  motionbridge_emotion  a Select CHOP of the recognised emotion channels, ready for bars.
-The OSC In CHOP's queue adds latency: set its Queue parameters (Min/Max Target Size) low, since
-the daemon already paces frames.
+Run it once (right-click the Text DAT > Run Script); running it again rebuilds the same nodes. It makes:
+  mb_in          OSC In CHOP on port 7702 (this network's own: 7701 stays free for another client),
+                 one channel per argument: motion/1/pose0 … pose62 (x y z of the 21 canonical joints).
+  mb_out         OSC Out DAT to 127.0.0.1:7700: op('mb_out').sendOSC('/emotion', ['happy', 1.0]).
+  mb_subscribe   Timer CHOP + CHOP Execute DAT: /bridge/subscribe 7702 now and every 20 s.
+  mb_joints      Script CHOP: the pose channels → 21 samples of tx ty tz, one per joint.
+  mb_body        Geometry COMP: a Sphere SOP instanced at every joint (Instance OP: mb_joints).
+  mb_camera, mb_light, mb_render   Camera COMP, Light COMP, Render TOP: the picture.
+  mb_controls    Container COMP of Slider COMPs: one per emotion label, variance, energy; a Panel
+                 Execute DAT sends each change (/emotion/<label>, /variance, /energy).
+  mb_midi        MIDI In CHOP + CHOP Execute DAT: each control change → /midi/cc channel number value.
+The OSC In CHOP's queue adds latency: its Queue parameters can be set low, since the daemon paces frames.
+Only documented operator types and parameters are used.
 """
 
-PORT_IN, DAEMON_HOST, DAEMON_PORT = 7701, "127.0.0.1", 7700
-
+LISTEN, DAEMON_HOST, DAEMON_PORT = 7702, "127.0.0.1", 7700
+LABELS = ["normal", "happy", "sad", "angry", "proud", "not-confident", "tired"]   # the shipped solo model's
 comp = parent()
-osc_in = comp.op("motionbridge_in") or comp.create(oscinCHOP, "motionbridge_in")
-osc_in.par.port = PORT_IN
-osc_out = comp.op("motionbridge_out") or comp.create(oscoutDAT, "motionbridge_out")
-osc_out.par.address = DAEMON_HOST
+
+
+def node(kind, name, x, y):
+    """The named node, made if missing, placed on the network grid."""
+    n = comp.op(name) or comp.create(kind, name)
+    n.nodeX, n.nodeY = x, y
+    return n
+
+
+# ---- OSC in and out, and the subscription ----
+osc_in = node(oscinCHOP, "mb_in", 0, 0)
+osc_in.par.port = LISTEN
+osc_out = node(oscoutDAT, "mb_out", 0, -200)
+osc_out.par.netaddress = DAEMON_HOST
 osc_out.par.port = DAEMON_PORT
-emotion = comp.op("motionbridge_emotion") or comp.create(selectCHOP, "motionbridge_emotion")
-emotion.par.chop = osc_in.path
-emotion.par.channames = "motion/1/emotion*"
-emotion.nodeY = osc_in.nodeY - 150
-osc_out.nodeY = osc_in.nodeY + 150
-osc_out.sendOSC("/bridge/ping", [1])
+
+timer = node(timerCHOP, "mb_subscribe", 200, -200)
+timer.par.length = 20
+timer.par.cycle = True
+timer.par.cyclelimit = False
+timer.par.play = True
+renew = node(chopexecuteDAT, "mb_subscribe_exec", 400, -200)
+renew.par.chop = timer.path
+renew.par.offtoon = True
+renew.text = f"""# /bridge/subscribe {LISTEN}: at the start of every 20 s cycle (the daemon lets it lapse after 60 s)
+def onOffToOn(channel, sampleIndex, val, prev):
+    op('mb_out').sendOSC('/bridge/subscribe', [{LISTEN}])
+"""
+osc_out.sendOSC("/bridge/subscribe", [LISTEN])
+
+# ---- the joints, as instances ----
+joints = node(scriptCHOP, "mb_joints", 200, 0)
+joints.inputConnectors[0].connect(osc_in)
+joints.text = """# /motion/1/pose's 63 channels -> 21 samples of tx ty tz (metres, Y up)
+def onCook(scriptOp):
+    scriptOp.clear()
+    source = scriptOp.inputs[0]
+    values = [source[f'motion/1/pose{i}'] for i in range(63)]
+    if any(v is None for v in values):
+        return
+    scriptOp.numSamples = 21
+    for axis, name in enumerate(('tx', 'ty', 'tz')):
+        channel = scriptOp.appendChan(name)
+        for j in range(21):
+            channel[j] = values[3 * j + axis].eval()
+"""
+joints.par.callbacks = joints.path   # the Script CHOP reads its callbacks from its own text
+
+body = node(geometryCOMP, "mb_body", 400, 0)
+for child in body.children:
+    child.destroy()
+sphere = body.create(sphereSOP, "joint")
+sphere.par.radx = sphere.par.rady = sphere.par.radz = 0.05
+sphere.render = sphere.display = True
+body.par.instancing = True
+body.par.instanceop = joints.path
+body.par.instancetx, body.par.instancety, body.par.instancetz = "tx", "ty", "tz"
+
+camera = node(cameraCOMP, "mb_camera", 400, 200)
+camera.par.tx, camera.par.ty, camera.par.tz = 0, 1.2, 5
+light = node(lightCOMP, "mb_light", 400, 400)
+light.par.tx, light.par.ty, light.par.tz = 2, 4, 4
+render = node(renderTOP, "mb_render", 600, 0)
+render.par.camera = camera.path
+render.par.geometry = body.path
+render.par.lights = light.path
+render.par.resolutionw, render.par.resolutionh = 1280, 720
+
+# ---- controls: one slider per label, variance, energy ----
+controls = node(containerCOMP, "mb_controls", 0, 400)
+controls.par.w, controls.par.h = 260, 22 * (len(LABELS) + 2)
+ranges = {"variance": (0.5, 20.0), "energy": (0.25, 4.0)}
+for i, name in enumerate(LABELS + list(ranges)):
+    slider = controls.op(name) or controls.create(sliderCOMP, name)
+    slider.par.w, slider.par.h = 260, 20
+    slider.par.y = controls.par.h - 22 * (i + 1)
+    slider.nodeX, slider.nodeY = 0, -120 * i
+sends = node(panelexecuteDAT, "mb_controls_exec", 200, 400)
+sends.par.panels = " ".join(f"{controls.path}/{n}" for n in LABELS + list(ranges))
+sends.par.valuechange = True
+sends.text = f"""# a slider moved -> its OSC message (sliders run 0-1; variance and energy are mapped onto their ranges)
+RANGES = {ranges!r}
+def onValueChange(panelValue, prev):
+    name = panelValue.owner.name
+    if name in RANGES:
+        low, high = RANGES[name]
+        op('mb_out').sendOSC('/' + name, [low * (high / low) ** panelValue.val])
+    else:
+        op('mb_out').sendOSC('/emotion/' + name, [panelValue.val])
+"""
+
+# ---- MIDI: every control change -> /midi/cc (the daemon's map decides what it moves) ----
+midi = node(midiinCHOP, "mb_midi", 0, 600)
+midi_exec = node(chopexecuteDAT, "mb_midi_exec", 200, 600)
+midi_exec.par.chop = midi.path
+midi_exec.par.valuechange = True
+midi_exec.text = """# MIDI In CHOP channels are named ch<channel>ctrl<number>, with values 0-1
+import re
+def onValueChange(channel, sampleIndex, val, prev):
+    m = re.match(r'ch(\\d+)ctrl(\\d+)', channel.name)
+    if m:
+        op('mb_out').sendOSC('/midi/cc', [int(m.group(1)), int(m.group(2)), round(val * 127)])
+"""
