@@ -1,7 +1,8 @@
 """Stick-figure animations of world positions: GIF through Pillow, MP4 through ffmpeg if present.
 
-A fixed camera, raised and turned a little, frames the whole clip once, so the figure travels
-across a still ground grid instead of the view chasing it.
+The camera, raised and turned a little, follows the dancers (the centre of their roots, eased) at
+a fixed distance, so a figure fills most of the frame's height however far it travels; the floor
+grid is fixed to the world, so the travel shows as the floor sliding by.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from PIL import Image, ImageDraw
 COLOURS = [((235, 120, 60), (250, 175, 120)), ((70, 150, 235), (140, 195, 250)), ((110, 200, 120), (170, 230, 170))]
 BACKGROUND = (24, 26, 30)
 GRID = (58, 62, 70)
+VIEW_HEIGHT_M = 2.4       # metres of the scene the frame's height shows: a 1.7 m dancer fills ~70 %
+EASE = 0.15               # how quickly the camera catches up with the dancers, per frame
 
 
 def _view(azimuth: float, elevation: float) -> np.ndarray:
@@ -24,63 +27,79 @@ def _view(azimuth: float, elevation: float) -> np.ndarray:
     return pitch @ yaw
 
 
+def follow(positions: np.ndarray) -> np.ndarray:
+    """(T, P, J, 3) → (T, 3): the point the camera looks at each frame: the dancers' mean root on the
+    floor, eased (a step does not jerk the view), at half a body's height."""
+    roots = positions[:, :, 0].mean(1)
+    centre = np.empty_like(roots)
+    centre[0] = roots[0]
+    for t in range(1, len(roots)):
+        centre[t] = centre[t - 1] + EASE * (roots[t] - centre[t - 1])
+    centre[:, 1] = 0.85
+
+    return centre
+
+
 def render_frames(positions: np.ndarray, parents: list[int], size: tuple[int, int] = (480, 360),
-                  azimuth: float = 30.0, elevation: float = 18.0, caption: str = "") -> list[Image.Image]:
+                  azimuth: float = 30.0, elevation: float = 15.0, caption: str = "") -> list[Image.Image]:
     """positions (T, P, J, 3) world metres, Y up → one RGB image per frame."""
     T, P, J, _ = positions.shape
     view = _view(azimuth, elevation)
-    lo, hi = positions.reshape(-1, 3).min(0), positions.reshape(-1, 3).max(0)
-    pad = 0.5
-    xs = np.arange(np.floor(lo[0] - pad), np.ceil(hi[0] + pad) + 1e-9, 0.5)
-    zs = np.arange(np.floor(lo[2] - pad), np.ceil(hi[2] + pad) + 1e-9, 0.5)
-    grid = [((x, 0, zs[0]), (x, 0, zs[-1])) for x in xs] + [((xs[0], 0, z), (xs[-1], 0, z)) for z in zs]
-    grid_pts = np.array(grid).reshape(-1, 3)
-    # frame the body and its ground, not the whole grid, so a short clip is not a speck
-    body = positions.reshape(-1, 3) @ view.T
-    cx, cy = (body[:, 0].min() + body[:, 0].max()) / 2, (body[:, 1].min() + body[:, 1].max()) / 2
-    half = max(np.ptp(body[:, 0]) * size[1] / size[0], np.ptp(body[:, 1]), 1.0) / 2 * 1.25
-    scale = size[1] / (2 * half)
+    centres = follow(positions)
+    spread = np.ptp(positions[:, :, 0, [0, 2]], axis=1).max() if P > 1 else 0.0   # dancers apart: widen
+    scale = size[1] / max(VIEW_HEIGHT_M, (spread + 1.2) * size[1] / size[0])
+    width = max(3, int(size[1] / 70))
 
-    def project(p: np.ndarray) -> np.ndarray:
-        q = p @ view.T
-        return np.stack([size[0] / 2 + (q[..., 0] - cx) * scale, size[1] / 2 - (q[..., 1] - cy) * scale], -1)
+    def project(p: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        q = (p - centre) @ view.T
+        return np.stack([size[0] / 2 + q[..., 0] * scale, size[1] / 2 - q[..., 1] * scale], -1)
 
-    grid_2d = project(grid_pts).reshape(-1, 2, 2)
-    pts = project(positions)
     frames = []
-    width = max(2, int(size[1] / 120))
     for t in range(T):
+        c = centres[t]
         img = Image.new("RGB", size, BACKGROUND)
         draw = ImageDraw.Draw(img)
-        for (a, b) in grid_2d:
-            draw.line([tuple(a), tuple(b)], fill=GRID, width=1)
+        # the floor: lines every half metre, fixed to the world, around where the camera looks
+        gx, gz = np.round(c[0] * 2) / 2, np.round(c[2] * 2) / 2
+        for i in np.arange(-4, 4.01, 0.5):
+            for a, b in (((gx + i, 0, gz - 4), (gx + i, 0, gz + 4)), ((gx - 4, 0, gz + i), (gx + 4, 0, gz + i))):
+                pa, pb = project(np.array([a, b], dtype=float), c)
+                draw.line([tuple(pa), tuple(pb)], fill=GRID, width=1)
         for k in range(P):
-            # shadow on the ground gives depth at a glance
             shadow = positions[t, k].copy()
-            shadow[:, 1] = 0
-            sp = project(shadow)
-            for j, p in enumerate(parents):
-                if p >= 0:
-                    draw.line([tuple(sp[j]), tuple(sp[p])], fill=(40, 42, 48), width=width)
+            shadow[:, 1] = 0          # a shadow on the floor gives depth at a glance
+            sp, pts = project(shadow, c), project(positions[t, k], c)
             main, light = COLOURS[k % len(COLOURS)]
             for j, p in enumerate(parents):
                 if p >= 0:
-                    draw.line([tuple(pts[t, k, j]), tuple(pts[t, k, p])], fill=main, width=width)
+                    draw.line([tuple(sp[j]), tuple(sp[p])], fill=(40, 42, 48), width=width)
+            for j, p in enumerate(parents):
+                if p >= 0:
+                    draw.line([tuple(pts[j]), tuple(pts[p])], fill=main, width=width)
+            r = width * 0.45          # joint dots smaller than the bones are wide: the bones read
             for j in range(J):
-                x, y = pts[t, k, j]
-                draw.ellipse([x - width, y - width, x + width, y + width], fill=light)
+                x, y = pts[j]
+                draw.ellipse([x - r, y - r, x + r, y + r], fill=light)
+            hx, hy = pts[min(4, J - 1)]
+            draw.ellipse([hx - 2.2 * width, hy - 2.2 * width, hx + 2.2 * width, hy + 2.2 * width], fill=main)
         draw.text((8, 6), f"{caption}  {t:4d}".strip(), fill=(200, 200, 200))
         frames.append(img)
     return frames
+
+
+def gif_durations(frames: int, fps: float) -> list[int]:
+    """Per-frame GIF delays in milliseconds, multiples of 10 (the format's unit), that add up to the
+    exact clip length: 30 fps is 30, 30, 40, 30, 30, 40 … ms, not 30 ms each (which plays 11 % fast)."""
+    ends = [round((i + 1) * 100 / fps) * 10 for i in range(frames)]
+    return [b - a for a, b in zip([0] + ends[:-1], ends)]
 
 
 def write_animation(frames: list[Image.Image], out: str | Path, fps: float) -> None:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".gif":
-        # GIF delays are in 10 ms steps: 30 fps plays at 1/0.03 = 33 fps, close enough by eye
-        frames[0].save(out, save_all=True, append_images=frames[1:], duration=int(round(1000 / fps)),
-                       loop=0, optimize=False)
+        frames[0].save(out, save_all=True, append_images=frames[1:], duration=gif_durations(len(frames), fps),
+                       loop=0, optimize=False, disposal=1)
     elif out.suffix.lower() == ".mp4":
         ffmpeg = shutil.which("ffmpeg")
         if ffmpeg is None:

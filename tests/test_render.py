@@ -17,12 +17,25 @@ def test_gif_of_a_duet_in_two_colours(salsa_pair, tmp_path):
     assert (235, 120, 60) in colours and (70, 150, 235) in colours
 
 
-def test_fixed_camera_lets_the_figure_travel(bandai_bvh):
-    p = skeleton.from_bvh(read_bvh(bandai_bvh))[:, None]
+def test_the_camera_follows_a_travelling_dancer_who_fills_the_frame(bandai_bvh):
+    p = skeleton.from_bvh(read_bvh(bandai_bvh))[::4, None]
+    assert np.ptp(p[:, 0, 0, [0, 2]], axis=0).max() > 1.5         # the clip travels more than 1.5 m
     frames = render_frames(p, skeleton.PARENTS, size=(240, 180))
-
-    def centre(img):
+    for img in frames:
         mask = np.all(np.asarray(img) == (235, 120, 60), axis=-1)
-        return np.argwhere(mask).mean(0)
-    # the dash moves the body across the picture; a chasing camera would keep it still
-    assert np.linalg.norm(centre(frames[-1]) - centre(frames[0])) > 10
+        rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+        assert rows[-1] - rows[0] >= 0.4 * 180                     # at least 40 % of the frame's height
+        assert rows[0] > 0 and rows[-1] < 179 and cols[0] > 0 and cols[-1] < 239   # never cut by the edge
+
+
+def test_a_30_fps_gif_plays_at_30_fps(tmp_path):
+    p = np.zeros((45, 1, 21, 3))
+    p[..., 1] = np.linspace(0, 1.7, 21)
+    out = tmp_path / "still.gif"
+    write_animation(render_frames(p, skeleton.PARENTS, size=(64, 48)), out, fps=30)
+    gif = Image.open(out)
+    total = 0
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        total += gif.info["duration"]
+    assert gif.n_frames == 45 and total == 1500                   # 1.5 s, to the millisecond
