@@ -168,10 +168,13 @@ class Pages:
     is sent, on threads of this process: how many frames a second each got."""
 
     def __init__(self, port: int, count: int):
+        from contextlib import ExitStack
         from websockets.sync.client import connect
         self.frames = [0] * count
         self.stop = threading.Event()
-        self.sockets = [connect(f"ws://127.0.0.1:{port}/ws", open_timeout=30) for _ in range(count)]
+        self.open = ExitStack()
+        self.sockets = [self.open.enter_context(connect(f"ws://127.0.0.1:{port}/ws", open_timeout=30))
+                        for _ in range(count)]
         self.threads = [threading.Thread(target=self._read, args=(i,), daemon=True) for i in range(count)]
         self.started = time.perf_counter()
         for t in self.threads:
@@ -190,8 +193,7 @@ class Pages:
         """Stop; the frames a second the slowest page received."""
         elapsed = time.perf_counter() - self.started
         self.stop.set()
-        for ws in self.sockets:
-            ws.close()
+        self.open.close()
         return min(self.frames) / elapsed if self.frames else 0.0
 
 

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 
 from PIL import Image
 from websockets.sync.client import connect
@@ -39,8 +40,8 @@ class Browser:
         if not found.wait(60):
             self.close()
             raise RuntimeError("chromium did not start its DevTools endpoint within 60 s")
-        self._connection = connect(self.endpoint, max_size=None, open_timeout=30)
-        self.ws = self._connection.__enter__()
+        self._stack = ExitStack()
+        self.ws = self._stack.enter_context(connect(self.endpoint, max_size=None, open_timeout=30))
         self.ids = itertools.count(1)
         self.session = None
 
@@ -84,7 +85,7 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self._connection.__exit__(None, None, None)
+            self._stack.close()
         except Exception:
             pass
         self.process.terminate()

@@ -18,7 +18,7 @@ PATCHES = Path(__file__).resolve().parents[1] / "patches"
 
 DRIVER = """#N canvas 0 0 300 200 12;
 #X obj 20 20 r motionbridge-built;
-#X msg 20 50 \\; mb-emotion-tired 1;
+#X msg 20 50 \\; mb-emotion-tired 1 \\; motionbridge-energy 9;
 #X connect 0 0 1 0;
 """
 
@@ -41,7 +41,7 @@ def test_pure_data_patch_draws_the_dancer_beside_another_client_and_its_slider_m
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         drawn, other = [], []
         deadline = time.monotonic() + 60                  # 40 frames of 20 bones, read as pd prints them
-        while len(drawn) < 40 * 20 and time.monotonic() < deadline:
+        while (len(drawn) < 40 * 20 or not any("error" in line for line in other)) and time.monotonic() < deadline:
             line = proc.stderr.readline()
             if not line:
                 break
@@ -55,7 +55,8 @@ def test_pure_data_patch_draws_the_dancer_beside_another_client_and_its_slider_m
         daemon.stop()
         holder.close()
     assert len(drawn) >= 40 * 20, "\n".join(other[-20:])
-    assert not [line for line in other if "error" in line], other[:10]
+    # energy 9 is out of range: the daemon refuses it, and the patch shows why
+    assert [line for line in other if "error" in line] == ["motionbridge-error: /energy must be between 0 and 5, got 9"]
     bones = np.array([[float(v) for v in line.split()[1:]] for line in drawn[: 40 * 20]]).reshape(40, 20, 4)
     assert ((bones >= 0) & (bones <= 420)).all()                    # on the 420-pixel stage
     moved = np.abs(bones[-1] - bones[0]).max()
