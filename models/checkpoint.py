@@ -121,7 +121,7 @@ def validate(base: Path, meta: Any) -> tuple[type, Any]:
     if not isinstance(labels, list) or not 1 <= len(labels) <= MAX_LABELS or not all(
             isinstance(x, str) and 0 < len(x) <= 32 for x in labels) or len(set(labels)) != len(labels):
         raise CheckpointError(f"{base}.json: labels must be a list of 1-{MAX_LABELS} different names (1-32 characters)")
-    if len(labels) != config.n_labels:
+    if len(labels) != getattr(config, "n_labels", len(labels)):   # a family without emotion labels names its data
         raise CheckpointError(f"{base}.json: {len(labels)} labels, but the model has n_labels {config.n_labels}")
     _numbers(base, meta, "feature_mean", config.n_features)
     _numbers(base, meta, "feature_std", config.n_features, positive=True)

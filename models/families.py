@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-FAMILIES = {"solo": "models.solo"}
+FAMILIES = {"solo": "models.solo", "duet": "models.duet"}
 
 
 def kinds() -> list[str]:

@@ -1,0 +1,105 @@
+"""The duet network and its training: shapes, causality, live steps equal to whole sequences, the
+schedules and the p-branch, and a tiny training run on real salsa pairs."""
+import numpy as np
+import pytest
+import torch
+
+from models import motion, skeleton
+from models.bvh import read_bvh
+from models.duet.model import RELATION_FEATURES, DuetConfig, DuetModel, place, relation
+from models.duet.training import Options, kl_weight, teacher_forcing
+
+
+def model(window: int = 8) -> DuetModel:
+    torch.manual_seed(0)
+    m = DuetModel(DuetConfig(d_model=32, n_heads=4, latent=8, window=window)).eval()
+    torch.nn.init.normal_(m.head.weight, std=0.1)          # a trained head is not zero
+    return m
+
+
+def inputs(B: int = 2, T: int = 20):
+    g = torch.Generator().manual_seed(1)
+    return [torch.randn(B, T, n, generator=g) for n in (motion.n_features(), motion.n_features(), RELATION_FEATURES)]
+
+
+def test_shapes_and_size():
+    m = DuetModel(DuetConfig())
+    out = m(*inputs())
+    assert out.next.shape == (2, 20, motion.n_features())
+    assert {k: v[0].shape[-1] for k, v in out.latents.items()} == {"lead": 24, "partner": 24, "relation": 24}
+    assert out.reconstructions["relation"].shape == (2, 20, RELATION_FEATURES)
+    assert m.n_params() * 4 < 20e6                                         # ≤ 20 MB of float32 weights
+
+
+def test_a_future_frame_cannot_change_a_past_output():
+    m = model()
+    lead, partner, rel = inputs()
+    with torch.no_grad():
+        before = m(lead, partner, rel, noise=0.0).next
+        for x in (lead, partner, rel):
+            x[:, 12:] += 5.0
+        after = m(lead, partner, rel, noise=0.0).next
+    assert torch.allclose(before[:, :12], after[:, :12], atol=1e-6)
+    assert not torch.allclose(before[:, 12:], after[:, 12:])
+
+
+def test_live_steps_equal_the_whole_sequence_past_the_window():
+    m = model(window=8)
+    lead, partner, rel = inputs(T=30)                                       # the window slides 22 times
+    with torch.no_grad():
+        whole = m(lead, partner, rel, noise=0.0).next
+        state = m.start()
+        steps = torch.cat([m.step(lead[:, t:t + 1], partner[:, t:t + 1], rel[:, t:t + 1], state) for t in range(30)], 1)
+    assert (whole - steps).abs().max() < 1e-4
+
+
+def test_the_relation_is_where_the_partner_is_seen_from_the_lead(salsa_pair):
+    lead, partner = (skeleton.from_bvh(read_bvh(f)) for f in salsa_pair)   # 120 frames each
+    r = relation(lead, partner)
+    assert r.shape == (120, RELATION_FEATURES)
+    turned = relation(motion.rotate_yaw(lead, 1.0), motion.rotate_yaw(partner, 1.0))
+    assert np.abs(turned - r).max() < 1e-3                                  # the pair turned together: the same
+    x, z, _ = place(r[50], lead[50])
+    assert np.hypot(x - partner[50, 0, 0], z - partner[50, 0, 2]) < 1e-4    # and back to the partner's root
+    dist = np.hypot(*r[:, :2].T)
+    assert 0.2 < np.median(dist) < 2.0                                      # salsa partners stand within reach
+
+
+def test_schedules_at_chosen_steps():
+    o = Options(kl_annealing="monotonic", kl_max=1.0, kl_warmup=0.5)
+    assert [kl_weight(s, 100, o) for s in (0, 25, 50, 90)] == [0.0, 0.5, 1.0, 1.0]
+    o = Options(kl_annealing="cyclical", kl_max=1.0, kl_cycles=2)           # cycles of 50: ramp 25, hold 25
+    assert [kl_weight(s, 100, o) for s in (0, 10, 25, 40, 50, 60)] == [0.0, 0.4, 1.0, 1.0, 0.0, 0.4]
+    assert kl_weight(3, 100, Options(kl_annealing="none", kl_max=0.1)) == 0.1
+    assert [teacher_forcing(s, 100, 0.2, 0.3) for s in (0, 19, 20, 60, 100)] == pytest.approx([1, 1, 1, 0.65, 0.3])
+
+
+@pytest.fixture
+def salsa(salsa_pair):
+    """The fixture pair (120 frames of take 1) as a dataset, its second half held out."""
+    from models.dataset import Clip, assemble
+    lead, follow = (skeleton.from_bvh(read_bvh(f)) for f in salsa_pair)
+    pair = np.stack([lead, follow], axis=1)
+    return assemble([Clip("salsa_01a", "salsa", pair[:70], False), Clip("salsa_01b", "salsa", pair[70:], True)],
+                    30.0, "cmu-salsa fixture")
+
+
+def test_p_means_p_and_a_tiny_run_learns(salsa, tmp_path):
+    from models.duet.training import Task
+    from models.train import TrainConfig, train
+    task = Task(salsa, DuetConfig(d_model=32, n_heads=4, latent=8, window=16), Options(sequence=24, p_dancers=0.3))
+    tc = TrainConfig(steps=60, batch_size=8, eval_every=60, warmup=5, lr=3e-3)
+    branches = []
+    original = task.losses
+
+    def counting(model, step):
+        losses, weights = original(model, step)
+        branches.append("mse" not in losses)
+        return losses, weights
+    task.losses = counting
+    metrics = train(task, tc, tmp_path / "duet", {"command": "test", "seed": tc.seed})
+    assert 0.1 < np.mean(branches) < 0.55                                   # p = 0.3, drawn uniformly (n = 60)
+    assert all(np.isfinite(v) for v in metrics.values())
+    from models import checkpoint
+    loaded, meta = checkpoint.load(tmp_path / "duet")
+    assert meta["kind"] == "duet" and meta["labels"] == ["salsa"] and len(meta["relation_std"]) == RELATION_FEATURES
