@@ -81,18 +81,23 @@ class Control:
             return self._bridge(m, sender)
         if m.address.startswith("/midi/"):
             return self._midi_osc(m, sender)
+        text = self._submit(m.address, m.args, sender)
+        if text is not None:
+            self.error(sender, text, "unknown address" if text.startswith("unknown address") else "bad input")
+        return text is None
+
+    def _submit(self, address: str, args: tuple, sender: Address | None) -> str | None:
+        """Interpret one message and queue its commands: None, or why it was refused."""
         e = self.engine
         try:
-            commands = interpret(m.address, m.args, e.labels, sender, self.pose_layout, e.performers, e.generator.modes)
+            commands = interpret(address, args, e.labels, sender, self.pose_layout, e.performers, e.generator.modes)
         except ProtocolError as error:
-            text = str(error)
-            self.error(sender, text, "unknown address" if text.startswith("unknown address") else "bad input")
-            return False
+            return str(error)
         for command in commands:
             if isinstance(command, SetPoseLayout):
                 self.pose_layout = command.layout
             e.submit(command)
-        return True
+        return None
 
     def command(self, address: str, args: list, source: str = "web") -> str | None:
         """One message from a transport that is not OSC (the web view), checked by the same
@@ -100,17 +105,10 @@ class Control:
         if address.startswith(("/bridge/", "/midi/")):
             text = f"{osc.clip(address)} is for OSC clients; the page sends commands only"
         else:
-            try:
-                commands = interpret(address, tuple(args), self.engine.labels, None, self.pose_layout,
-                                     self.engine.performers, self.engine.generator.modes)
-            except ProtocolError as error:
-                text = str(error)
-            else:
-                self.stats.messages_in += 1
-                for c in commands:
-                    self.engine.submit(c)
-                return None
-        self.stats.error("bad input", f"{source}: {text}")
+            self.stats.messages_in += 1
+            text = self._submit(address, tuple(args), None)
+        if text is not None:
+            self.stats.error("bad input", f"{source}: {text}")
         return text
 
     # ---- /bridge/* ----------------------------------------------------------------------------

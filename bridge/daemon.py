@@ -140,7 +140,7 @@ class Daemon:
         self.web = None
         if config.web:
             from .web import WebView, page_schema
-            self.web = WebView(config.host, config.web, lambda: page_schema(engine, engine.fps), self.control.command,
+            self.web = WebView(config.host, config.web, lambda: page_schema(engine), self.control.command,
                                self.stats)
         self.runner = Runner(engine, output, self.stats, clock or FrameClock(engine.fps), self._send_frame,
                              self._pending, self.web.publish if self.web else None)
@@ -286,7 +286,7 @@ class Daemon:
         health = {}
         threads = dict(self._threads)
         if self.web is not None:
-            threads["web"] = self.web._thread
+            threads["web"] = self.web.thread
         for name, thread in threads.items():
             idle = now - self.beats.get(name, now)
             if not thread.is_alive():

@@ -62,13 +62,13 @@ class WebView:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="web", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="web", daemon=True)
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> None:
         """Listen (OSError if the port cannot be had), then serve on the web thread."""
-        self._thread.start()
+        self.thread.start()
         self._ready.wait(timeout)
         if self._error is not None:
             raise self._error
@@ -78,10 +78,10 @@ class WebView:
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=3.0)
+        self.thread.join(timeout=3.0)
 
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self.thread.is_alive()
 
     @property
     def url(self) -> str:
@@ -238,11 +238,11 @@ class WebView:
         return {"type": "error", "text": 'send {"type": "osc", "address": "/energy", "args": [1.5]}'}
 
 
-def page_schema(engine, fps: float) -> dict:
+def page_schema(engine) -> dict:
     """What the page builds its view and controls from."""
     return {
         "labels": list(engine.labels), "names": skeleton.JOINTS, "parents": skeleton.PARENTS,
-        "performers": engine.performers, "modes": list(engine.generator.modes), "mode": engine.mode, "fps": fps,
+        "performers": engine.performers, "modes": list(engine.generator.modes), "mode": engine.mode, "fps": engine.fps,
         "target": [round(float(w), 3) for w in engine.target[0]],
         "params": [{"name": p.name, "min": p.knob[0], "max": p.knob[1], "curve": p.curve, "meaning": p.meaning,
                     "value": engine.value(p.name)} for p in PARAMS.values() if p.knob is not None],

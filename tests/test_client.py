@@ -9,7 +9,7 @@ import pytest
 
 from bridge.client import Client
 from bridge.daemon import ServeConfig, create
-from conftest import wait_until
+from conftest import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,10 +51,7 @@ def test_emotion_and_parameters_reach_the_engine_and_errors_come_back(daemon):
 
 
 def test_with_nothing_there_it_says_so():
-    free = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    free.bind(("127.0.0.1", 0))
-    port = free.getsockname()[1]
-    free.close()
+    port = free_port()
     with pytest.raises(TimeoutError, match=f"no daemon answered at 127.0.0.1:{port}"):
         Client("127.0.0.1", port, timeout=0.5)
 

@@ -13,22 +13,14 @@ from websockets.sync.client import connect
 from bridge.client import Client
 from bridge.daemon import ServeConfig, create
 from chromium import BINARY, Browser
-from conftest import wait_until
-
-
-def free_tcp_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from conftest import free_port, wait_until
 
 
 @pytest.fixture(scope="module")
 def daemon(solo_model):
     holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)     # another program holds the output port
     holder.bind(("127.0.0.1", 0))
-    d = create(ServeConfig(port=0, out_port=holder.getsockname()[1], web=free_tcp_port(), glide=0.0,
+    d = create(ServeConfig(port=0, out_port=holder.getsockname()[1], web=free_port("tcp"), glide=0.0,
                            dashboard="off", midi="none"))
     d.start()
     yield d

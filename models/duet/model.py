@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import motion, skeleton
-from ..solo.model import frequencies
+from ..solo.model import rotary, rotate   # the same rotary positions as solo (float64 angles)
 
 RELATION_FEATURES = 4 + 3 * skeleton.J     # root x z in the lead's frame, cos/sin of the yaw between, joints
 
@@ -78,19 +78,6 @@ def place(relation_frame: np.ndarray, lead: np.ndarray) -> tuple[float, float, f
 
 
 # ---- attention over a sliding window ------------------------------------------------------------
-
-def rotary(positions: torch.Tensor, head_dim: int) -> torch.Tensor:
-    """(T,) frame indices → (T, head_dim / 2) angles."""
-    inv = torch.as_tensor(frequencies(head_dim), dtype=torch.float32, device=positions.device)
-    return positions.float()[:, None] * inv[None]
-
-
-def rotate(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotate (B, H, T, D) pairs of channels by angles (T, D/2): relative positions in q·k."""
-    a, b = x[..., 0::2], x[..., 1::2]
-    c, s = angles.cos(), angles.sin()
-    return torch.stack([a * c - b * s, a * s + b * c], dim=-1).flatten(-2)
-
 
 def band(T: int, window: int, device) -> torch.Tensor:
     """(T, T) True where query t may see key u: u ≤ t and t − u < window."""
@@ -260,7 +247,7 @@ class DuetModel(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def _angles(self, T: int, start: int, device) -> torch.Tensor:
-        return rotary(torch.arange(start, start + T, device=device), self.config.d_model // self.config.n_heads)
+        return rotary(np.arange(start, start + T), self.config.d_model // self.config.n_heads, device)
 
     def forward(self, lead: torch.Tensor, partner: torch.Tensor, rel: torch.Tensor, noise: float = 1.0,
                 reconstruct: bool = True) -> DuetOutput:
