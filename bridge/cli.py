@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
@@ -308,6 +309,154 @@ def cmd_bench_solo(args: argparse.Namespace) -> None:
                       f"{r['model_incremental']['p50_ms']:.2f} ms", f"{r['model_full_window']['p50_ms']:.2f} ms",
                       f"{r['speedup_p50']:.1f}×")
     show(table)
+
+
+def _lead(spec: str, seconds: float, fps: float, seed: int, device: str) -> tuple[np.ndarray, str]:
+    """The lead a duet is generated for: FILE (.bvh, .npy), salsa:TAKE, or solo:EMOTION."""
+    from models.io import load_dancer
+    if spec.startswith("solo:"):
+        from models.emotions import parse_emotion
+        from models.sampling import SamplingParams
+        from models.solo import make_live
+        model, meta = load_model(None, "solo", device)
+        weights = parse_emotion(spec[5:], meta["labels"])
+        soloist = make_live(model, meta, performers=1, seed=seed, stage=3.0)
+        return soloist.rollout(weights[None], int(seconds * fps), SamplingParams())[:, 0], f"the soloist ({spec[5:]})"
+    try:
+        lead, title = load_dancer(spec, fps)
+    except (OSError, ValueError) as e:
+        raise CommandError(f"--lead {spec}: {e}") from None
+    return (lead[:int(seconds * fps)] if seconds else lead), title
+
+
+def cmd_generate_duet(args: argparse.Namespace) -> None:
+    from models import skeleton
+    from models.duet.evaluate import rollout
+    from models.io import save_npy
+    model, meta = load_model(args.checkpoint, "duet", args.device)
+    fps = float(meta["fps"])
+    lead, title = _lead(args.lead, args.seconds, fps, args.seed, args.device)
+    with _progress("partner", len(lead)) as advance:
+        partner = rollout(model, meta, lead[:, None], args.noise, args.seed, progress=advance)[:, 0]
+    pair = np.stack([lead, partner], axis=1)                     # (T, 2, J, 3): lead, partner
+    out = Path(args.out)
+    if out.suffix == ".npy":
+        save_npy(out, pair, skeleton.JOINTS, skeleton.PARENTS, fps, dancers=["lead", "partner"], lead=args.lead,
+                 noise=args.noise, seed=args.seed, checkpoint=str(args.checkpoint or "default"))
+    else:
+        from models.render import render_frames, write_animation
+        write_animation(render_frames(pair, skeleton.PARENTS, caption=f"partner for {title}"), out, fps)
+    console.print(f"wrote {out}: {len(pair)} frames ({len(pair) / fps:.1f} s at {fps:g} fps), lead {title}")
+
+
+def cmd_eval_duet(args: argparse.Namespace) -> None:
+    from models.duet.evaluate import evaluate
+    model, meta = load_model(args.checkpoint, "duet", args.device)
+    ds, _ = load_dataset(args.data)
+    frames = int(args.minutes * 60 * ds.fps)
+    with _progress(f"{args.minutes:g}-minute rollouts", frames) as advance:
+        result = evaluate(model, meta, ds, args.minutes, args.noise, args.seed, advance)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    takes = result["takes"]
+    table = Table(title=f"duet partner on held-out salsa takes, {args.minutes:g}-minute rollouts (noise {args.noise:g})")
+    table.add_column("measure")
+    for name in takes:
+        table.add_column(f"{name}: partner", justify="right")
+        table.add_column("real", justify="right")
+    rows = [("hip distance, mean m", "hip_distance_m", "hip_distance_m_real", "{:.2f}"),
+            ("hip distance KS (≤ 0.2)", "hip_distance_ks", None, "{:.2f}"),
+            ("interpenetration", "interpenetration", "interpenetration_real", "{:.1%}"),
+            ("foot skating m/s", "foot_skating", "foot_skating_real", "{:.2f}"),
+            ("bone error", "bone_error", "bone_error_real", "{:.1%}"),
+            ("speed ratio, last minute", "speed_ratio", None, "{:.2f}"),
+            ("limb speed ratio", "limb_speed_ratio", None, "{:.2f}"),
+            ("response lag s (≥ 0)", "response_lag_s", "response_lag_s_real", "{:+.2f}"),
+            ("faces the lead (cos)", "facing", "facing_real", "{:.2f}"),
+            ("lead travels: hip KS", "travel_ks", None, "{:.2f}"),
+            ("... ignoring it: model", "travel_ks_ignoring", "travel_ks_real_ignoring", "{:.2f}")]
+    for label, key, real, fmt in rows:
+        cells = []
+        for t in takes.values():
+            cells += [fmt.format(t[key]), fmt.format(t[real]) if real else ""]
+        table.add_row(label, *cells)
+    show(table)
+    h = Table(title="partner root relative to the lead: error (m) after a 2-s rollout from real history "
+                    "(beside: a follower that keeps its place)")
+    for col in ("distance apart", "rollouts", "0.5 s", "1 s", "2 s"):
+        h.add_column(col, justify="right")
+    for name, r in result["horizons"].items():
+        h.add_row(name, str(r["rollouts"]), *(f"{r[f'{s}s']:.2f} / {r[f'{s}s_hold']:.2f}" for s in ("0.5", "1", "2")))
+    show(h)
+
+
+def cmd_bench_duet(args: argparse.Namespace) -> None:
+    import torch
+    from models.duet.bench import bench
+    from models.solo import make_live
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, meta = load_model(args.checkpoint, "duet", "cpu")
+    solo, solo_meta = load_model(None, "solo", "cpu")
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    rows = []
+    for device in devices:
+        soloist = lambda B, d: make_live(solo.to(d), solo_meta, performers=B)    # noqa: E731
+        rows += bench(model, meta, [int(n) for n in args.pairs.split(",")], args.frames, device, soloist)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"partner step latency, {args.frames} frames, window {rows[0]['window']}, "
+                        f"{torch.get_num_threads()} CPU threads")
+    for col in ("device", "pairs", "partner step p50", "p99", "model inc. p50", "full window p50", "speed-up",
+                "duet frame p50", "p99"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r["device"], str(r["pairs"]), f"{r['partner_step']['p50_ms']:.2f} ms",
+                      f"{r['partner_step']['p99_ms']:.2f} ms", f"{r['model_incremental']['p50_ms']:.2f} ms",
+                      f"{r['model_full_window']['p50_ms']:.2f} ms", f"{r['speedup_p50']:.1f}×",
+                      f"{r['duet_frame']['p50_ms']:.2f} ms", f"{r['duet_frame']['p99_ms']:.2f} ms")
+    show(table)
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    import threading
+    from bridge.replay import Replay, ReplayConfig, send
+    config = dataclass_from_args(ReplayConfig, args)
+    try:
+        config.check()
+        lead, title = _lead(args.file, 0.0, config.fps, config.seed, "cpu")
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    host, _, port = args.to.rpartition(":")
+    if not host or not port.isdigit():
+        raise CommandError(f"--to {args.to}: expected HOST:PORT")
+    replay = Replay(lead, config)
+    console.print(f"replaying {title} to {args.to} as a {config.layout} tracker "
+                  f"({'2-D image' if config.image else '3-D metres'}), {len(replay)} frames")
+    stop = threading.Event()
+    try:
+        with _progress("replay", len(replay)) as advance:
+            send(replay, (host, int(port)), stop, progress=advance)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+class _progress:
+    """A rich progress bar on a terminal (nothing otherwise); `with _progress(...) as advance:`."""
+
+    def __init__(self, description: str, total: int):
+        from rich.progress import Progress
+        self.progress = Progress(console=console, transient=True, disable=not console.is_terminal)
+        self.task = self.progress.add_task(description, total=total)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return lambda n: self.progress.update(self.task, completed=n)
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
 
 
 # ---- serve, monitor ---------------------------------------------------------------------------
@@ -636,7 +785,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from models.sampling import SamplingParams
     generate = commands.add_parser("generate", help="write a generated clip (.npy or .gif)")
-    p = generate.add_subparsers(dest="generate_command", required=True).add_parser(
+    generate_cmds = generate.add_subparsers(dest="generate_command", required=True)
+    p = generate_cmds.add_parser(
         "solo", help="one dancer with the emotion you ask for", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
     p.add_argument("--emotion", default="normal", help="label=weight,... e.g. happy=0.7,sad=0.3")
@@ -646,9 +796,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     add_dataclass_args(p, SamplingParams, "sampling")
     p.set_defaults(func=cmd_generate_solo)
+    p = generate_cmds.add_parser(
+        "duet", help="a partner for a lead: a file, a salsa take or the soloist; [T, 2, J, 3] (lead, partner)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", nargs="?", help="duet checkpoint (default: the shipped model)")
+    p.add_argument("--lead", required=True, help="FILE.bvh|FILE.npy, salsa:TAKE[:follow], or solo:EMOTION (e.g. solo:happy)")
+    p.add_argument("--seconds", type=float, default=20.0, help="length (a file's lead: at most this; 0: all of it)")
+    p.add_argument("--noise", type=float, default=1.0, help="the partner's latent noise (1: as trained)")
+    p.add_argument("--out", required=True, help=".npy (positions + JSON sidecar), .gif or .mp4")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_generate_duet)
 
     evaluate = commands.add_parser("eval", help="measure motion quality on held-out real data")
-    p = evaluate.add_subparsers(dest="eval_command", required=True).add_parser(
+    eval_cmds = evaluate.add_subparsers(dest="eval_command", required=True)
+    p = eval_cmds.add_parser(
         "solo", help="emotion, liveliness, smoothness, form, diversity", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
     p.add_argument("--data", default="bandai", help="dataset .npz or source the checkpoint was trained on")
@@ -658,6 +820,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     add_dataclass_args(p, SamplingParams, "sampling")
     p.set_defaults(func=cmd_eval_solo)
+    p = eval_cmds.add_parser(
+        "duet", help="the partner against the real follower: placement, distance, contact, form, speed, response",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", nargs="?", help="duet checkpoint (default: the shipped model)")
+    p.add_argument("--data", default="cmu-salsa", help="dataset .npz or source the checkpoint was trained on")
+    p.add_argument("--minutes", type=float, default=10.0, help="long rollout per held-out take")
+    p.add_argument("--noise", type=float, default=1.0, help="the partner's latent noise (1: as trained)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval_duet)
 
     bench = commands.add_parser("bench", help="speed benchmarks that print numbers to compare")
     bench_cmds = bench.add_subparsers(dest="bench_command", required=True)
@@ -671,6 +844,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     add_dataclass_args(p, SamplingParams, "sampling")
     p.set_defaults(func=cmd_bench_solo)
+    p = bench_cmds.add_parser(
+        "duet", help="partner step latency: incremental vs full window, 1 and 8 pairs, CPU and CUDA",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", nargs="?", help="duet checkpoint (default: the shipped model)")
+    p.add_argument("--pairs", default="1,8")
+    p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (0: torch's choice; serve uses 1 up to 8 pairs)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_duet)
     p = bench_cmds.add_parser("serve", help="delivered fps, jitter and change-to-frame latency of a running daemon",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--performers", default="1,8")
@@ -697,6 +879,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TOML file of settings")
     add_dataclass_args(p, ServeConfig, "settings", suppress=True)
     p.set_defaults(func=cmd_serve)
+    from bridge.replay import ReplayConfig
+    p = commands.add_parser("replay", help="send a BVH, .npy or salsa take to a daemon as a tracker would (/pose)",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("file", help="FILE.bvh|FILE.npy, or salsa:TAKE[:follow]")
+    p.add_argument("--to", default="127.0.0.1:7700", help="the daemon, HOST:PORT")
+    add_dataclass_args(p, ReplayConfig, "tracker")
+    p.set_defaults(func=cmd_replay)
     p = commands.add_parser("monitor", help="the dashboard of a daemon running elsewhere")
     p.add_argument("target", nargs="?", default="127.0.0.1:7700", help="HOST:PORT of the daemon's OSC input")
     p.add_argument("--listen", type=int, default=0, help="local port for status messages (0: any)")

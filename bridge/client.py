@@ -6,7 +6,7 @@
         bridge.emotion(happy=1.0)                       # /emotion happy 1
         bridge.set("energy", 1.5)                       # /energy 1.5
         frame = bridge.frame()                          # the next frame
-        print(frame.poses.shape, frame.joint("head"))   # (performers, points, 3); one joint of dancer 1
+        print(frame.poses.shape, frame.joint("head"))   # (bodies, points, 3); one joint of body 1
 
 It subscribes (`/bridge/subscribe <its port>`) instead of binding the daemon's output port, so any
 number of clients run beside a patch that holds 7701, and renews the subscription while it reads.
@@ -36,21 +36,26 @@ class Schema:
     space: str                     # metres (Y up) or normalised (y down)
     names: list[str]               # the points of a pose, in order
     labels: list[str]              # the emotion labels, in order
-    performers: int
+    bodies: int                    # bodies in a frame: performers × roles
+    roles: list[str]               # each performer's bodies: ["dancer"], or ["lead", "partner"] in a duet show
 
 
 @dataclass(frozen=True)
 class Frame:
     index: int
     time: float                    # seconds since the daemon started
-    poses: np.ndarray              # (performers, points, 3)
-    emotion: np.ndarray            # (performers, labels): recognised in the generated motion
-    target: np.ndarray             # (performers, labels): the emotion asked for, after glide
+    poses: np.ndarray              # (bodies, points, 3)
+    emotion: np.ndarray            # (bodies, labels): recognised in the generated motion (a partner: its pair's)
+    target: np.ndarray             # (bodies, labels): the emotion asked for, after glide
     schema: Schema
 
-    def joint(self, name: str, performer: int = 1) -> np.ndarray:
-        """One point of one dancer (performers count from 1, as in the OSC addresses)."""
-        return self.poses[performer - 1, self.schema.names.index(name)]
+    def joint(self, name: str, body: int = 1) -> np.ndarray:
+        """One point of one body (counted from 1, as in the OSC addresses)."""
+        return self.poses[body - 1, self.schema.names.index(name)]
+
+    def role(self, body: int = 1) -> str:
+        """What body `body` (from 1) is: "dancer", "lead" or "partner"."""
+        return self.schema.roles[(body - 1) % len(self.schema.roles)]
 
 
 class Client:
@@ -165,9 +170,10 @@ class Client:
 
     def _take(self, m: osc.Message) -> None:
         address, args = m.address, m.args
-        if address == "/motion/schema" and len(args) == 5:
-            layout, space, names, labels, performers = args
-            self.schema = Schema(layout, space, names.split(","), labels.split(",") if labels else [], int(performers))
+        if address == "/motion/schema" and len(args) in (5, 6):
+            layout, space, names, labels, bodies = args[:5]
+            roles = args[5].split(",") if len(args) == 6 else ["dancer"]
+            self.schema = Schema(layout, space, names.split(","), labels.split(",") if labels else [], int(bodies), roles)
             self._partial = {}
         elif address == "/motion/frame" and len(args) == 2:
             self._partial = {"index": int(args[0]), "time": float(args[1])}
@@ -186,12 +192,12 @@ class Client:
 
     def _complete(self) -> None:
         s, p = self.schema, self._partial
-        if len(p) < 2 + 3 * s.performers:
+        if len(p) < 2 + 3 * s.bodies:
             return
         try:
-            poses = np.stack([p[(n, "pose")] for n in range(1, s.performers + 1)]).reshape(s.performers, -1, 3)
-            emotion = np.stack([p[(n, "emotion")] for n in range(1, s.performers + 1)])
-            target = np.stack([p[(n, "target")] for n in range(1, s.performers + 1)])
+            poses = np.stack([p[(n, "pose")] for n in range(1, s.bodies + 1)]).reshape(s.bodies, -1, 3)
+            emotion = np.stack([p[(n, "emotion")] for n in range(1, s.bodies + 1)])
+            target = np.stack([p[(n, "target")] for n in range(1, s.bodies + 1)])
         except (KeyError, ValueError):      # a frame from before a schema change: skip it
             self._partial = {}
             return

@@ -50,6 +50,7 @@ RECEIVE_S = 0.002                 # osc-in holds the frame lock for at most abou
 GUARD_S = 0.0015                  # ... and starts no datagram this close to a frame's start
 VERSION = "0.1.0"
 WEB_PORT = 7780                   # serve --web with no port
+SHIPPED = "shipped"               # serve --partner with no checkpoint
 STALLED_S = 1.0                   # a thread that has not moved for this long is shown as stalled
 
 
@@ -85,6 +86,9 @@ class ServeConfig:
     stage: float = 3.0                # metres from the centre a dancer travels before turning back; 0: anywhere
     threads: int = 0                  # CPU threads for the model; 0: one up to 8 performers, torch's choice beyond
     web: int = field(default=0, metadata={"bare": WEB_PORT})   # the browser view's port (--web alone: 7780; 0: off), on host
+    partner: str = field(default="", metadata={"bare": SHIPPED})   # a duet checkpoint (--partner alone: the shipped one): pairs, not soloists
+    leave_after: float = 2.0          # partner mode: seconds without a pose before the human counts as gone
+    plane: float = 1.5                # partner mode: metres in front of the centre where an image (2-D) pose stands
 
     def check(self) -> None:
         """Refuse settings that cannot work, before anything starts: ValueError, one line naming the
@@ -108,6 +112,8 @@ class ServeConfig:
         need(self.dashboard in ("auto", "on", "off"), "dashboard", "auto, on or off")
         need(self.threads >= 0, "threads", "0 or more")
         need(0 <= self.web < 65536, "web", "a port, 1-65535 (0: no web view)")
+        need(0 < self.leave_after <= 3600, "leave_after", "between 0 and 3600 seconds")
+        need(0 <= self.plane <= 100, "plane", "between 0 and 100 metres")
         self.networks()
 
     def networks(self) -> list:
@@ -134,7 +140,7 @@ class Daemon:
                                    config.budget, config.subscribers, config.subscription_s, self.stats)
         self.snapshot = Snapshot()
         self.status_datagram = self.snapshot.datagram()
-        self.schema = output.schema(engine.labels, engine.performers)
+        self.schema = output.schema(engine.labels, engine.performers, engine.generator.roles)
         self.control = Control(engine, self.transport, self.stats, config.midi_map, lambda: self.status_datagram,
                                self.schema)
         self.web = None
@@ -242,6 +248,7 @@ class Daemon:
         P, L = e.performers, len(e.labels)
         pace = e.generator.status()
         measured, asked = pace.get("pace_measured", [0.0] * P), pace.get("pace_target", [0.0] * P)
+        leads = pace.get("lead")
         period = 1.0 / e.fps
         p = e.params[0]
         logs = logqueue.current()
@@ -266,7 +273,8 @@ class Daemon:
             labels=list(e.labels), poses_received=e.poses_received,
             performers=[Performer(rounded(e.target[i]), rounded(frame.emotion[i] if frame else np.zeros(L)),
                                   rounded(frame.recognised[i] if frame else np.zeros(L)),
-                                  round(float(measured[i]), 2), round(float(asked[i]), 2)) for i in range(P)],
+                                  round(float(measured[i]), 2), round(float(asked[i]), 2),
+                                  leads[i] if leads else "") for i in range(P)],
             midi=self.control.midi(self.midi.status),
         )
 
@@ -355,9 +363,24 @@ def create(config: ServeConfig, on_fatal: Callable[[str], None] | None = None) -
     model, meta = checkpoint.load(path, device)
     params = SamplingParams(sampler=config.sampler, variance=config.variance, temperature=config.temperature,
                             energy=config.energy)
-    live = families.family(meta["kind"]).make_live(model, meta, performers=config.performers, seed=config.seed,
-                                              stage=config.stage)
+    if meta["kind"] != "solo":
+        raise checkpoint.CheckpointError(f"{path}: a {meta['kind']} checkpoint cannot lead; serve a solo checkpoint"
+                                         + (" with --partner for this one" if meta["kind"] == "duet" else ""))
+    live = families.family("solo").make_live(model, meta, performers=config.performers, seed=config.seed,
+                                             stage=config.stage)
+    name = f"{path.name} ({model.n_params() / 1e6:.1f} M params, {len(meta['labels'])} labels)"
+    if config.partner:
+        from models.duet.lead import LeadConfig
+        partner_path = checkpoint.locate(checkpoint.default_checkpoint("duet") if config.partner == SHIPPED
+                                         else config.partner)
+        duet, duet_meta = checkpoint.load(partner_path, device)
+        if duet_meta["kind"] != "duet":
+            raise checkpoint.CheckpointError(f"{partner_path}: --partner takes a duet checkpoint, this one is "
+                                             f"{duet_meta['kind']}")
+        live = families.family("duet").make_live(duet, duet_meta, performers=config.performers, seed=config.seed,
+                                                 soloist=live, lead=LeadConfig(leave_after=config.leave_after,
+                                                                               plane=config.plane))
+        name += f" + partner {partner_path.name} ({duet.n_params() / 1e6:.1f} M)"
     engine = Engine(live, fps=config.fps, glide=config.glide, params=params,
                     pose_layout=config.pose_layout, pose_space=config.pose_space)
-    name = f"{path.name} ({model.n_params() / 1e6:.1f} M params, {len(meta['labels'])} labels)"
     return Daemon(config, engine, output, name, str(device), on_fatal)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.emotions import resolve
-from models.live import Condition, Live
+from models.live import Condition, Live, Tracked
 from models.sampling import SamplingParams
 
 from .params import PARAMS
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class Frame:
     index: int
     time: float                 # seconds since the show started, at the frame's deadline
-    positions: np.ndarray       # (P, 21, 3) world metres, canonical
+    positions: np.ndarray       # (bodies, 21, 3) world metres, canonical: each performer's roles in turn
     recognised: np.ndarray      # (P, L) emotion the head reads in the generated motion, up to the frame before
     emotion: np.ndarray         # (P, L) conditioning this frame (after glide)
 
@@ -52,10 +52,12 @@ class Engine:
         self._glide_t = np.zeros(P)             # seconds into each performer's current glide
         self.presets = {"a": start.copy(), "b": start.copy()}
         self.mix = 0.0
-        self.mode = "solo"
+        self.show = {p.name: p.default for p in PARAMS.values() if p.default is not None}
+        self.mode = generator.modes[0]
         self.pose_layout, self.pose_space = pose_layout, pose_space
         self._pose: tuple | None = None         # the latest tracked pose as it came (layout, points, space)
         self._tracked: np.ndarray | None = None # ... converted to canonical metres, once something reads it
+        self._fresh: dict[int, tuple] = {}      # performer → a pose that came since the last frame
         self.poses_received = 0
         self.queue: collections.deque[Command] = collections.deque()
         self.frame = 0
@@ -64,6 +66,11 @@ class Engine:
     @property
     def performers(self) -> int:
         return self.generator.performers
+
+    @property
+    def bodies(self) -> int:
+        """Bodies streamed each frame: every performer's roles (a dancer; or a lead and a partner)."""
+        return self.generator.performers * len(self.generator.roles)
 
     def submit(self, command: Command) -> None:
         """Thread-safe (deque.append is atomic): called by transports, applied at the next tick."""
@@ -103,34 +110,56 @@ class Engine:
                 self.pending_fps = value
             case SetParam(name="glide", value=value):
                 self.glide[list(rows)] = value
+            case SetParam(name=name, value=value) if name in self.show:
+                self.show[name] = value
             case SetParam(name=name, value=value):
                 for p in rows:
                     self.params[p] = dataclasses.replace(self.params[p], **{name: value})
             case SetMode(mode=mode):
                 if mode not in self.generator.modes:
-                    raise ValueError(f"mode {mode} is not one this model plays; it plays {', '.join(self.generator.modes)}")
+                    hint = "" if len(self.generator.modes) > 1 else " (serve --partner plays partner and duet)"
+                    raise ValueError(f"mode {mode} is not one this show plays; it plays "
+                                     f"{', '.join(self.generator.modes)}{hint}")
                 self.mode = mode
             case Reset():
                 self.generator.reset()
             case Reseed(seed=seed):
                 self.generator.seed(seed)
-            case SetPoseLayout(layout=layout):
+            case SetPoseLayout(layout=layout, space=space):
                 self.pose_layout = layout
+                self.pose_space = space or self.pose_space
             case TrackedPoses(poses=poses):
-                for layout, points, space in poses[:1]:
-                    self._pose, self._tracked = (layout, points, space or self.pose_space), None
-                    self.poses_received += 1
+                # one pose for one performer, or several (a multi-person tracker) for performers 1, 2, …
+                first = c.performer or 0
+                for k, (layout, points, space) in enumerate(poses[:self.performers - first]):
+                    pose = (layout, points, space or self.pose_space)
+                    self._fresh[first + k] = pose
+                    if first + k == 0:
+                        self._pose, self._tracked = pose, None
+                self.poses_received += 1
             case _:
                 raise ValueError(f"unknown command {type(c).__name__}")
 
     def tracked(self) -> np.ndarray | None:
-        """The latest tracked pose in canonical metres (J, 3), converted the first time it is read."""
+        """The latest tracked pose of performer 1 in canonical metres (J, 3; NaN where a joint was not
+        seen), converted the first time it is read."""
         if self._tracked is None and self._pose is not None:
             self._tracked = tracked_pose(*self._pose)
         return self._tracked
 
+    def _fresh_poses(self) -> list[Tracked | None]:
+        """The poses that came since the last frame, per performer, converted; then forgotten."""
+        poses: list[Tracked | None] = [None] * self.performers
+        if self.mode == "partner":               # only a partner reads them: no work otherwise
+            for p, (layout, points, space) in self._fresh.items():
+                poses[p] = Tracked(tracked_pose(layout, points, space), space == "normalised")
+        self._fresh.clear()
+        return poses
+
     def value(self, name: str, performer: int = 0) -> float:
         """A live parameter's present value (bridge.params), for `performer` where it is theirs."""
+        if name in self.show:
+            return self.show[name]
         if name == "mix":
             return self.mix
         if name == "fps":
@@ -172,8 +201,8 @@ class Engine:
         self._glide_t += dt
         t = np.clip(self._glide_t / np.maximum(self.glide, 1e-9), 0.0, 1.0)     # a glide of 0 lands at once
         self.current = self._glide_from + (self.target - self._glide_from) * t[:, None]
-        pose = self.tracked() if self.mode != "solo" else None     # a solo dancer reads no pose
-        positions = self.generator.step(Condition(self.current, self.params, pose, self.mode))
+        condition = Condition(self.current, self.params, self._fresh_poses(), self.mode, self.show)
+        positions = self.generator.step(condition)
         frame = Frame(self.frame, time, positions, self.generator.recognised, self.current.copy())
         self.frame += 1
         return frame

@@ -2,10 +2,13 @@
 
 Per frame, as IMMEDIATE bundles of at most 1,472 bytes:
     /motion/frame i f             frame number, seconds since start
-    /motion/<n>/pose f…           flat x y z of every point of the layout (n from 1)
+    /motion/<n>/pose f…           flat x y z of every point of the layout (n: the body, from 1)
     /motion/<n>/emotion f…        emotion recognised in the generated motion up to the frame before
     /motion/<n>/target f…         the emotion conditioning this frame (after glide), label order
     /motion/<n>/<point> f f f     one message per point, when per-joint output is on
+
+A body is a solo dancer, or in a duet show each pair's lead and then its partner (bodies 1 and 2
+are pair 1, 3 and 4 pair 2, …); a partner reports its pair's emotions. The schema names the roles.
 """
 from __future__ import annotations
 
@@ -39,9 +42,12 @@ class OutputFormat:
     def names(self) -> list[str]:
         return skeleton.layout_names(self.layout)
 
-    def schema(self, labels: list[str], performers: int) -> bytes:
-        """/motion/schema s layout, s space, s point names, s emotion labels, i performers."""
-        return osc.message("/motion/schema", self.layout, self.space, ",".join(self.names), ",".join(labels), performers)
+    def schema(self, labels: list[str], performers: int, roles: tuple[str, ...] = ("dancer",)) -> bytes:
+        """/motion/schema s layout, s space, s point names, s emotion labels, i bodies, s roles: the
+        bodies streamed (performers × roles) and each performer's roles in order ("dancer", or
+        "lead,partner")."""
+        return osc.message("/motion/schema", self.layout, self.space, ",".join(self.names), ",".join(labels),
+                           performers * len(roles), ",".join(roles))
 
     def points(self, positions: np.ndarray) -> np.ndarray:
         """Canonical world positions (P, 21, 3) → (P, K, 3) in this layout and space."""
@@ -62,11 +68,12 @@ class OutputFormat:
 
     def encode(self, frame: Frame) -> list[bytes]:
         pts = self.points(frame.positions)
+        roles = len(pts) // len(frame.emotion)
         messages = [osc.message("/motion/frame", frame.index, frame.time)]
-        for p in range(len(pts)):
-            messages.append(osc.message(f"/motion/{p + 1}/pose", pts[p]))
-            messages.append(osc.message(f"/motion/{p + 1}/emotion", frame.recognised[p]))
-            messages.append(osc.message(f"/motion/{p + 1}/target", frame.emotion[p]))
+        for b in range(len(pts)):
+            messages.append(osc.message(f"/motion/{b + 1}/pose", pts[b]))
+            messages.append(osc.message(f"/motion/{b + 1}/emotion", frame.recognised[b // roles]))
+            messages.append(osc.message(f"/motion/{b + 1}/target", frame.emotion[b // roles]))
             if self.per_joint:
-                messages.extend(osc.message(f"/motion/{p + 1}/{name}", pts[p, j]) for j, name in enumerate(self.names))
+                messages.extend(osc.message(f"/motion/{b + 1}/{name}", pts[b, j]) for j, name in enumerate(self.names))
         return osc.bundles(messages)

@@ -18,6 +18,7 @@ class Param:
     curve: str                             # linear | exponential: how a knob's travel maps onto `knob`
     scope: str                             # performer (each its own; plain /<name> sets all) | show (one for all)
     meaning: str
+    default: float | None = None           # a show value the engine keeps itself (others: SamplingParams, config)
 
 
 PARAMS: dict[str, Param] = {p.name: p for p in (
@@ -35,6 +36,10 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("glide", (0.0, 60.0), (0.0, 5.0), "linear", "performer", "seconds an emotion change takes (0: at once)"),
     Param("mix", (0.0, 1.0), (0.0, 1.0), "linear", "show", "crossfade from preset A (/emotion/a) to B (/emotion/b)"),
     Param("fps", (1.0, 240.0), None, "linear", "show", "frames a second"),
+    Param("pose_cutoff", (0.01, 30.0), (0.1, 10.0), "exponential", "show",
+          "partner mode: the tracked pose's smoothing at rest, in Hz (lower: steadier, more lag)", 1.0),
+    Param("pose_beta", (0.0, 50.0), (0.0, 5.0), "linear", "show",
+          "partner mode: how much faster moves are followed with less smoothing (0: the same for all)", 0.5),
 )}
 
 

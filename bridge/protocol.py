@@ -31,6 +31,7 @@ VALENCE_AROUSAL = {
 LARGEST = 1e6       # no number this daemon takes means anything beyond this; past it, sums overflow
 MAX_PERFORMER_DIGITS = 4
 MAX_TRACKED = 16    # poses in one PoseOSC message
+MIN_CONFIDENCE = 0.3  # a tracked point scored below this (PoseOSC score, MediaPipe visibility) is missing
 
 
 class ProtocolError(ValueError):
@@ -86,6 +87,7 @@ class Reseed(Command):
 @dataclass(frozen=True)
 class SetPoseLayout(Command):
     layout: str
+    space: str = ""                         # "" leaves the space as it is
 
 
 @dataclass(frozen=True)
@@ -221,8 +223,8 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
         if mode not in MODES:
             raise ProtocolError(f"/mode: unknown mode {clip(mode, 40)!r}; choose one of {', '.join(MODES)}")
         if mode not in modes:
-            raise ProtocolError(f"mode {mode} needs the duet model, which this daemon has not loaded; "
-                                f"{', '.join(modes)} is available")
+            hint = "; serve --partner for partner and duet" if "partner" not in modes else ""
+            raise ProtocolError(f"mode {mode} is not one this show plays: it plays {', '.join(modes)}{hint}")
         return cmd(SetMode, mode)
     if address == "/reset":
         return cmd(Reset)
@@ -232,10 +234,14 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
             raise ProtocolError("/seed takes a whole number from 0 to 2147483647")
         return cmd(Reseed, int(value))
     if address == "/pose/layout":
-        layout = _string(address, args)
+        if not 1 <= len(args) <= 2 or not all(isinstance(a, str) for a in args):
+            raise ProtocolError("/pose/layout takes a layout name and, optionally, a space (metres or normalised)")
+        layout, space = args[0], args[1] if len(args) == 2 else ""
         if layout not in skeleton.LAYOUTS:
             raise ProtocolError(f"/pose/layout: unknown layout {clip(layout, 40)!r}; choose one of {', '.join(skeleton.LAYOUTS)}")
-        return cmd(SetPoseLayout, layout)
+        if space and space not in SPACES:
+            raise ProtocolError(f"/pose/layout: unknown space {clip(space, 40)!r}; choose metres or normalised")
+        return cmd(SetPoseLayout, layout, space)
     if address == "/pose":
         return cmd(TrackedPoses, (pose_points(address, _numbers(address, args, minimum=2), pose_layout),))
     if address == "/wek/inputs":
@@ -250,7 +256,8 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
             values = values[1:]
         if len(values) != 33 * 4:
             raise ProtocolError(f"/mediapipe/pose takes 33 × (x, y, z, visibility) = 132 numbers, got {len(values)}")
-        return cmd(TrackedPoses, (("mediapipe33", values.reshape(33, 4)[:, :3], "normalised"),))
+        points = values.reshape(33, 4)
+        return cmd(TrackedPoses, (("mediapipe33", missing(points[:, :3], points[:, 3] < MIN_CONFIDENCE), "normalised"),))
     raise ProtocolError(f"unknown address {clip(address)}")
 
 
@@ -275,7 +282,15 @@ def pose_points(address: str, values: np.ndarray, layout: str) -> tuple[str, np.
     else:
         raise ProtocolError(f"{address}: layout {layout} has {n} points: send {2 * n} (2-D) or {3 * n} (3-D) "
                             f"numbers, got {len(values)}")
-    return layout, points, ""
+    return layout, missing(points, (points == 0).all(axis=1)), ""
+
+
+def missing(points: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+    """Points (K, 3) with the rows a tracker did not see set to NaN: the partner fills them in
+    (models.duet.lead). Trackers mark such a point with a low score, or put it at exactly 0, 0."""
+    points = points.astype(np.float64)
+    points[unseen] = np.nan
+    return points
 
 
 def poseosc_array(address: str, values: np.ndarray) -> list[tuple[str, np.ndarray, str]]:
@@ -290,7 +305,7 @@ def poseosc_array(address: str, values: np.ndarray) -> list[tuple[str, np.ndarra
     for k in range(count):
         kp = values[3 + 52 * k + 1: 3 + 52 * (k + 1)].reshape(17, 3)
         points = np.stack([kp[:, 0] / w, kp[:, 1] / h, np.zeros(17)], axis=1)
-        poses.append(("coco17", points, "normalised"))
+        poses.append(("coco17", missing(points, kp[:, 2] < MIN_CONFIDENCE), "normalised"))
     return poses
 
 

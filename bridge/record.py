@@ -63,11 +63,12 @@ class Recorder:
             elif isinstance(c, SetLabel):
                 self.label = c.label
             elif isinstance(c, SetPoseLayout):
-                self.pose_layout = c.layout
+                self.pose_layout, self.pose_space = c.layout, c.space or self.pose_space
             elif isinstance(c, TrackedPoses):
                 for layout, points, space in c.poses[:1]:
-                    self.latest = tracked_pose(layout, points, space or self.pose_space)
-                    self.latest_time = now
+                    pose = tracked_pose(layout, points, space or self.pose_space)
+                    if np.isfinite(pose).all():      # a pose with joints the tracker lost is no training data
+                        self.latest, self.latest_time = pose, now
             else:
                 raise ProtocolError(f"{address}: the recorder takes poses and emotions only")
 

@@ -56,6 +56,7 @@ class Performer:
     recognised: list[float]         # what the model's own emotion head reads in its motion
     pace: float                     # m/s the body moves at
     pace_target: float              # m/s the emotion and energy ask for
+    lead: str = ""                  # a duet show: who leads this pair (the tracked dancer, or the soloist)
 
 
 @dataclass

@@ -242,7 +242,7 @@ def page_schema(engine) -> dict:
     """What the page builds its view and controls from."""
     return {
         "labels": list(engine.labels), "names": skeleton.JOINTS, "parents": skeleton.PARENTS,
-        "performers": engine.performers, "modes": list(engine.generator.modes), "mode": engine.mode, "fps": engine.fps,
+        "performers": engine.performers, "roles": list(engine.generator.roles), "modes": list(engine.generator.modes), "mode": engine.mode, "fps": engine.fps,
         "target": [round(float(w), 3) for w in engine.target[0]],
         "params": [{"name": p.name, "min": p.knob[0], "max": p.knob[1], "curve": p.curve, "meaning": p.meaning,
                     "value": engine.value(p.name)} for p in PARAMS.values() if p.knob is not None],

@@ -67,3 +67,27 @@ def load_motion(path: str | Path, clip: int = 0) -> Motion:
         parents = meta.get("parents", skeleton.PARENTS if p.shape[2] == skeleton.J else [-1] * p.shape[2])
         return Motion(p, names, parents, float(meta.get("fps", 30.0)), path.name, meta)
     raise ValueError(f"{path}: expected a .bvh, a dataset .npz or a .npy")
+
+
+def load_dancer(spec: str, fps: float = 30.0) -> tuple[np.ndarray, str]:
+    """One dancer's world positions (T, 21, 3) on the canonical skeleton at `fps`, and a title, from
+    a BVH file, a .npy of canonical positions, or a salsa take: `salsa:14` (its lead), `salsa:14:follow`."""
+    from .dataset import data_root, load_bvh_canonical, resample
+    if spec.startswith(("salsa:", "cmu-salsa:")):
+        parts = spec.split(":")
+        take, who = parts[1].zfill(2), parts[2] if len(parts) > 2 else "lead"
+        if who not in ("lead", "follow") or len(parts) > 3:
+            raise ValueError(f"{spec}: a salsa take is salsa:NN or salsa:NN:follow")
+        folder = data_root() / "cmu_salsa" / "bvh"
+        found = sorted(folder.glob(f"{60 if who == 'lead' else 61}_{take}_*.bvh"))
+        found = [f for f in found if "first" not in f.stem] or found
+        if not found:
+            raise ValueError(f"{spec}: no take {take} in {folder}")
+        return load_bvh_canonical(found[0], fps), f"salsa take {take} ({who})"
+    motion = load_motion(spec)
+    p = motion.positions[:, 0]
+    if p.shape[1] != skeleton.J:
+        if Path(spec).suffix.lower() != ".bvh":
+            raise ValueError(f"{spec}: {p.shape[1]} joints; expected the canonical {skeleton.J}")
+        p = skeleton.from_bvh(read_bvh(spec))
+    return resample(p, motion.fps, fps), motion.title

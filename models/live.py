@@ -13,25 +13,34 @@ import numpy as np
 from .sampling import SamplingParams
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """A human's pose as a tracker sent it, on the canonical skeleton."""
+    points: np.ndarray          # (J, 3) metres, Y up; NaN rows where the tracker saw no joint
+    image: bool                 # from image coordinates: its size and depth are not to be believed
+
+
 @dataclass
 class Condition:
     """Everything a frame is conditioned on, for every performer (P of them)."""
     emotion: np.ndarray                              # (P, L) weights, each row summing to 1
     params: list[SamplingParams]                     # one per performer
-    pose: np.ndarray | None = None                   # (J, 3) canonical metres: the tracked human, if any
+    poses: list[Tracked | None] = field(default_factory=list)   # per performer: a pose that came since the last frame
     mode: str = "solo"                               # solo | partner | duet (families say which they play)
-    extra: dict = field(default_factory=dict)        # a family's own live values, by name
+    extra: dict = field(default_factory=dict)        # the show's own live values (bridge.params), by name
 
 
 class Live(Protocol):
     labels: list[str]          # the checkpoint's emotion labels, in order
     performers: int
     fps: float
-    modes: tuple[str, ...]     # what /mode may ask of it
+    modes: tuple[str, ...]     # what /mode may ask of it; it starts in the first
+    roles: tuple[str, ...]     # the bodies each performer streams: ("dancer",), or ("lead", "partner")
     recognised: np.ndarray     # (P, L) the emotion its own head reads in what it made, up to the last frame
 
     def step(self, condition: Condition) -> np.ndarray:
-        """The next frame: world positions (P, J, 3) in metres, canonical skeleton."""
+        """The next frame: world positions (P × len(roles), J, 3) in metres, canonical skeleton;
+        performer p's bodies in the rows p × len(roles) onwards, in the order of `roles`."""
 
     def settle(self) -> None:
         """The bookkeeping the last frame left for the next; called once the frame has gone out."""

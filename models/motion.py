@@ -67,6 +67,20 @@ def encode(p: np.ndarray) -> tuple[np.ndarray, Origin]:
     return f.astype(np.float32), Origin(float(root[0, 0]), float(root[0, 2]), float(yaw[0]))
 
 
+def step_features(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """`encode`'s last frame for many bodies at once: poses (B, J, 3) a frame apart → features (B, F)
+    of `cur` (how each body moved from `prev` to get there). For streams, where a body comes a frame
+    at a time."""
+    prev, cur = np.asarray(prev, dtype=np.float64), np.asarray(cur, dtype=np.float64)
+    yaw_prev, yaw = heading(prev), heading(cur)
+    root = cur[:, 0]
+    local = _rotate_y(cur - root[:, None], -yaw[:, None])
+    vel = _rotate_y(root - prev[:, 0], -yaw_prev)
+    B = len(cur)
+    return np.concatenate([root[:, 1:2], vel[:, [0, 2]], _wrap(yaw - yaw_prev)[:, None], local.reshape(B, -1)],
+                          axis=1).astype(np.float32)
+
+
 def decode(f: np.ndarray, origin: Origin = Origin()) -> np.ndarray:
     """Features (T, F) → world positions (T, J, 3), integrating velocity and yaw from `origin`."""
     f = np.asarray(f, dtype=np.float64)

@@ -82,3 +82,13 @@ def solo_model():
     if not base.with_suffix(".safetensors").exists():
         pytest.skip("no shipped solo model in models/weights")
     return checkpoint.load(base)
+
+
+@pytest.fixture(scope="session")
+def duet_model():
+    """The shipped duet model (serve --partner's default)."""
+    from models import checkpoint
+    base = checkpoint.default_checkpoint("duet")
+    if not base.with_suffix(".safetensors").exists():
+        pytest.skip("no shipped duet model in models/weights")
+    return checkpoint.load(base)

@@ -190,7 +190,7 @@ def test_bad_input_is_refused_with_what_is_valid_and_the_stream_goes_on(daemon):
         (build("/emotion", *[float("nan")] * 7), "NaN"),
         (build("/emotion", 1.0, 2.0), "takes 7 weights"),
         (build("/variance", "high"), "expected numbers"),
-        (build("/mode", "partner"), "needs the duet model"),
+        (build("/mode", "partner"), "serve --partner for partner and duet"),
         (build("/dance/faster", 1.0), "unknown address /dance/faster"),
         (build("/mix", 2.0), "/mix must be between 0 and 1, got 2"),
         (build("/emotion/va", 2.0, 2.0), "/emotion/va must be between -1 and 1"),

@@ -84,7 +84,8 @@ def salsa(salsa_pair):
                     30.0, "cmu-salsa fixture")
 
 
-def test_p_means_p_and_a_tiny_run_trains_saves_and_loads(salsa, tmp_path):
+def test_p_means_p_and_a_tiny_run_trains_saves_loads_and_generates(salsa, salsa_pair, tmp_path):
+    salsa_pair_paths = salsa_pair
     from models import checkpoint
     from models.duet.training import Task
     from models.train import TrainConfig, train
@@ -97,3 +98,15 @@ def test_p_means_p_and_a_tiny_run_trains_saves_and_loads(salsa, tmp_path):
     loaded, meta = checkpoint.load(tmp_path / "duet")
     assert meta["kind"] == "duet" and meta["labels"] == ["salsa"] and len(meta["relation_std"]) == RELATION_FEATURES
     assert meta["git_commit"] and meta["wall_s"] > 0
+    # ... and generates a partner for the fixture's lead, through the command an artist runs
+    import json
+    import subprocess
+    import sys
+    out = tmp_path / "pair.npy"
+    run = subprocess.run([sys.executable, "-m", "bridge.cli", "generate", "duet", str(tmp_path / "duet"),
+                          "--lead", str(salsa_pair_paths[0]), "--seconds", "0", "--out", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    pair = np.load(out)
+    assert pair.shape == (30, 2, skeleton.J, 3) and np.isfinite(pair).all()    # 1 s of 120-fps capture at 30
+    assert json.loads(out.with_suffix(".json").read_text())["dancers"] == ["lead", "partner"]

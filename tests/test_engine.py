@@ -43,7 +43,7 @@ def test_unavailable_mode_and_missing_performer_are_reported(engine):
     engine.submit(SetMode("partner", sender=("127.0.0.1", 9)))
     engine.submit(SetEmotion(np.eye(7)[1], performer=5))
     engine.tick(0, on_error=lambda c, e: errors.append(str(e)))
-    assert "mode partner is not one this model plays" in errors[0] and "performer 6 does not exist" in errors[1]
+    assert "mode partner is not one this show plays" in errors[0] and "serve --partner" in errors[0] and "performer 6 does not exist" in errors[1]
 
 
 def test_batched_performers_move_and_stay_human(engine):

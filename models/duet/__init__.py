@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import skeleton
 from ..checkpoint import CheckpointError
 from .model import RELATION_FEATURES
 from .model import DuetConfig as Config
@@ -25,10 +26,20 @@ def check(base: Path, meta: dict, config: Config) -> None:
             raise CheckpointError(f"{base}.json: {key} must be {RELATION_FEATURES} finite numbers")
     if any(v <= 0 for v in meta["relation_std"]):
         raise CheckpointError(f"{base}.json: relation_std must be positive")
+    bones = meta.get("bone_lengths")       # older checkpoints lack it: the mean pose's are used
+    if bones is not None and (not isinstance(bones, list) or len(bones) != skeleton.J or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 10 for v in bones)):
+        raise CheckpointError(f"{base}.json: bone_lengths must be {skeleton.J} lengths in metres")
 
 
-def make_live(model: Model, meta: dict, performers: int = 1, seed: int = 0, stage: float = 0.0):
-    # Partner and duet modes (the tracked lead, One Euro smoothing, the fallback lead) are the
-    # next part of issue 16; until then a duet checkpoint trains and loads but is not served.
-    raise ValueError("a duet checkpoint cannot be served yet: partner and duet modes are not built; "
-                     "serve a solo checkpoint")
+def make_live(model: Model, meta: dict, performers: int = 1, seed: int = 0, stage: float = 0.0,
+              soloist=None, lead=None):
+    """The live partner: `soloist` (a solo family's live, the same performers) leads in duet mode
+    and whenever no human is tracked; `lead` (a LeadConfig) says how a tracked human is cleaned."""
+    from .lead import LeadConfig
+    from .live import DuetLive
+    if soloist is None:
+        raise ValueError("a duet needs a soloist to lead: serve a solo checkpoint with --partner DUET")
+    if soloist.performers != performers:
+        raise ValueError(f"the soloist dances {soloist.performers} performers, the duet {performers}")
+    return DuetLive(model, meta, soloist, lead or LeadConfig(), seed=seed)

@@ -177,9 +177,11 @@ class SequenceVAE(nn.Module):
         return mu, logvar.clamp(-8, 8)
 
 
-def sample(mu: torch.Tensor, logvar: torch.Tensor, scale: float | torch.Tensor = 1.0) -> torch.Tensor:
+def sample(mu: torch.Tensor, logvar: torch.Tensor, scale: float | torch.Tensor = 1.0,
+           generator: torch.Generator | None = None) -> torch.Tensor:
     """The reparameterised latent: its mean, plus `scale` times its spread of noise."""
-    return mu + scale * (0.5 * logvar).exp() * torch.randn_like(mu)
+    noise = torch.randn(mu.shape, generator=generator).to(mu.device) if generator else torch.randn_like(mu)
+    return mu + scale * (0.5 * logvar).exp() * noise
 
 
 def kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -284,12 +286,13 @@ class DuetModel(nn.Module):
                          [(Cache(), Cache()) for _ in self.layers])
 
     def step(self, lead: torch.Tensor, partner: torch.Tensor, rel: torch.Tensor, state: DuetState,
-             noise: float | torch.Tensor = 0.0) -> torch.Tensor:
-        """One frame for every pair (B, 1, ·) → the partner's next frame (B, 1, n_features)."""
+             noise: float | torch.Tensor = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One frame for every pair (B, 1, ·) → the partner's next frame (B, 1, n_features); `noise`
+        scales the latents' sampled spread (0: their means), per pair as a (B, 1, 1) tensor."""
         angle = self._angles(1, state.frame, lead.device)
-        z_lead = sample(*self.lead_vae.step(lead, angle, state.lead), noise)
-        z_partner = sample(*self.partner_vae.step(partner, angle, state.partner), noise)
-        z_rel = sample(*self.relation_vae.step(rel, angle, state.relation), noise)
+        z_lead = sample(*self.lead_vae.step(lead, angle, state.lead), noise, generator)
+        z_partner = sample(*self.partner_vae.step(partner, angle, state.partner), noise, generator)
+        z_rel = sample(*self.relation_vae.step(rel, angle, state.relation), noise, generator)
         memory = self.memory(torch.cat([z_lead, z_rel], dim=-1))
         h = self.embed(torch.cat([partner, z_partner], dim=-1))
         for layer, caches in zip(self.layers, state.decoder):

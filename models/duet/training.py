@@ -42,6 +42,8 @@ class Options:
     p_dancers: float = 0.1            # share of steps that train only the single-dancer VAEs
     teacher_forcing_start: float = 0.2   # fraction of steps with all-real inputs before decay begins
     teacher_forcing_floor: float = 0.3   # share of real partner frames at the end of training
+    rollout_passes: int = 3           # passes that make the partner's own past: pass k sees pass k−1's predictions,
+                                      # so drift compounds over k frames, as it does live
     input_noise: float = 0.03
     mirror: bool = True
     swap: bool = True
@@ -107,9 +109,12 @@ def statistics(ds: MotionDataset, clips: list[int]) -> dict[str, np.ndarray]:
             dancers.append(lead)
             relations.append(rel)
     d, r = np.concatenate(dancers), np.concatenate(relations)
+    from .live import bone_lengths
+    bones = np.median([bone_lengths(ds.clip(c)[0, k]) for c in clips for k in (0, 1)], axis=0)
     floor = 1e-3
     return {"dancer_mean": d.mean(0).astype(np.float32), "dancer_std": np.maximum(d.std(0), floor).astype(np.float32),
-            "relation_mean": r.mean(0).astype(np.float32), "relation_std": np.maximum(r.std(0), floor).astype(np.float32)}
+            "relation_mean": r.mean(0).astype(np.float32), "relation_std": np.maximum(r.std(0), floor).astype(np.float32),
+            "bone_lengths": bones.astype(np.float32)}           # the dancers' median: what the live partner keeps
 
 
 def split(lead: torch.Tensor, partner: torch.Tensor, rel: torch.Tensor):
@@ -161,11 +166,14 @@ class Task:
             return losses, {"reconstruction": 1.0, "kl": kl_w}
         keep = teacher_forcing(step, tc.steps, o.teacher_forcing_start, o.teacher_forcing_floor)
         if keep < 1.0:
-            with torch.no_grad():      # the partner's own predictions stand in for part of its past
-                own = plain(lead, partner, rel, reconstruct=False).next
-            own = torch.cat([partner[:, :1], own[:, :-1]], dim=1)
-            real = torch.rand(partner.shape[:2], generator=self.rng).to(partner.device) < keep
-            partner = torch.where(real.unsqueeze(-1), partner, own)
+            # the partner's own predictions stand in for part of its past
+            real = (torch.rand(partner.shape[:2], generator=self.rng) < keep).to(partner.device).unsqueeze(-1)
+            mixed = partner
+            with torch.no_grad():
+                for _ in range(max(1, o.rollout_passes)):
+                    own = plain(lead, mixed, rel, reconstruct=False).next
+                    mixed = torch.where(real, partner, torch.cat([partner[:, :1], own[:, :-1]], dim=1))
+            partner = mixed
         noisy = [x + o.input_noise * torch.randn(x.shape, generator=self.rng).to(x.device) for x in (lead, partner, rel)]
         out = model(*noisy)
         inputs = {"lead": lead, "partner": partner, "relation": rel}
@@ -196,4 +204,5 @@ class Task:
         s = self.stats
         return {"labels": self.ds.label_names, "fps": self.ds.fps,
                 "feature_mean": s["dancer_mean"].tolist(), "feature_std": s["dancer_std"].tolist(),
-                "relation_mean": s["relation_mean"].tolist(), "relation_std": s["relation_std"].tolist()}
+                "relation_mean": s["relation_mean"].tolist(), "relation_std": s["relation_std"].tolist(),
+                "bone_lengths": s["bone_lengths"].tolist()}

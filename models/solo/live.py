@@ -27,6 +27,7 @@ PACE_DRIVE_LIMIT = 1.0  # the governor asks for at most e ≈ 2.7 times the targ
 
 class SoloLive:
     modes = ("solo",)
+    roles = ("dancer",)
 
     def __init__(self, model: SoloModel, meta: dict, performers: int = 1, seed: int = 0, stage: float = 0.0):
         self.model = model.eval()

@@ -1,13 +1,15 @@
 """motionbridge for TouchDesigner: builds, inside the COMP this Text DAT sits in, a network that
-subscribes to the daemon, draws the dancer and sends controls back.
+subscribes to the daemon, draws the dancers and sends controls back.
 
 Run it once (right-click the Text DAT > Run Script); running it again rebuilds the same nodes. It makes:
   mb_in          OSC In CHOP on port 7702 (this network's own: 7701 stays free for another client),
-                 one channel per argument: motion/1/pose0 … pose62 (x y z of the 21 canonical joints).
+                 one channel per argument: motion/<n>/pose0 … pose62 (x y z of the 21 canonical joints).
   mb_out         OSC Out DAT to 127.0.0.1:7700: op('mb_out').sendOSC('/emotion', ['happy', 1.0]).
   mb_subscribe   Timer CHOP + CHOP Execute DAT: /bridge/subscribe 7702 now and every 20 s.
-  mb_joints      Script CHOP: the pose channels → 21 samples of tx ty tz, one per joint.
-  mb_body        Geometry COMP: a Sphere SOP instanced at every joint (Instance OP: mb_joints).
+  mb_joints1, 2  Script CHOPs: body 1's and body 2's pose channels → 21 samples of tx ty tz each.
+  mb_body1, 2    Geometry COMPs: a Sphere SOP instanced at every joint (Instance OP: mb_joints<n>),
+                 in the colour of mb_colour1, 2 (Constant MATs): body 1 orange (a soloist, or a
+                 duet's lead), body 2 blue (the partner, in a show served with --partner).
   mb_camera, mb_light, mb_render   Camera COMP, Light COMP, Render TOP: the picture.
   mb_controls    Container COMP of Slider COMPs: one per emotion label, variance, energy; a Panel
                  Execute DAT sends each change (/emotion/<label>, /variance, /energy).
@@ -49,33 +51,39 @@ def onOffToOn(channel, sampleIndex, val, prev):
 """
 osc_out.sendOSC("/bridge/subscribe", [LISTEN])
 
-# ---- the joints, as instances ----
-joints = node(scriptCHOP, "mb_joints", 200, 0)
-joints.inputConnectors[0].connect(osc_in)
-joints.text = """# /motion/1/pose's 63 channels -> 21 samples of tx ty tz (metres, Y up)
+# ---- the joints, as instances: body 1 (the dancer, or a duet's lead) orange, body 2 (the partner) blue ----
+JOINTS_SCRIPT = """# /motion/<n>/pose's 63 channels -> 21 samples of tx ty tz (metres, Y up); n is this CHOP's last character
 def onCook(scriptOp):
     scriptOp.clear()
     source = scriptOp.inputs[0]
-    values = [source[f'motion/1/pose{i}'] for i in range(63)]
+    values = [source[f'motion/{scriptOp.name[-1]}/pose{i}'] for i in range(63)]
     if any(v is None for v in values):
-        return
+        return                       # no such body: a solo show streams one
     scriptOp.numSamples = 21
     for axis, name in enumerate(('tx', 'ty', 'tz')):
         channel = scriptOp.appendChan(name)
         for j in range(21):
             channel[j] = values[3 * j + axis].eval()
 """
-joints.par.callbacks = joints.path   # the Script CHOP reads its callbacks from its own text
-
-body = node(geometryCOMP, "mb_body", 400, 0)
-for child in body.children:
-    child.destroy()
-sphere = body.create(sphereSOP, "joint")
-sphere.par.radx = sphere.par.rady = sphere.par.radz = 0.05
-sphere.render = sphere.display = True
-body.par.instancing = True
-body.par.instanceop = joints.path
-body.par.instancetx, body.par.instancety, body.par.instancetz = "tx", "ty", "tz"
+bodies = []
+for n, colour in ((1, (0.92, 0.47, 0.24)), (2, (0.24, 0.6, 0.92))):
+    joints = node(scriptCHOP, f"mb_joints{n}", 200, -100 * n)
+    joints.inputConnectors[0].connect(osc_in)
+    joints.text = JOINTS_SCRIPT
+    joints.par.callbacks = joints.path   # the Script CHOP reads its callbacks from its own text
+    material = node(constantMAT, f"mb_colour{n}", 600, -100 * n)
+    material.par.colorr, material.par.colorg, material.par.colorb = colour
+    body = node(geometryCOMP, f"mb_body{n}", 400, -100 * n)
+    for child in body.children:
+        child.destroy()
+    sphere = body.create(sphereSOP, "joint")
+    sphere.par.radx = sphere.par.rady = sphere.par.radz = 0.05
+    sphere.render = sphere.display = True
+    body.par.material = material.path
+    body.par.instancing = True
+    body.par.instanceop = joints.path
+    body.par.instancetx, body.par.instancety, body.par.instancetz = "tx", "ty", "tz"
+    bodies.append(body)
 
 camera = node(cameraCOMP, "mb_camera", 400, 200)
 camera.par.tx, camera.par.ty, camera.par.tz = 0, 1.2, 5
@@ -83,7 +91,7 @@ light = node(lightCOMP, "mb_light", 400, 400)
 light.par.tx, light.par.ty, light.par.tz = 2, 4, 4
 render = node(renderTOP, "mb_render", 600, 0)
 render.par.camera = camera.path
-render.par.geometry = body.path
+render.par.geometry = " ".join(b.path for b in bodies)
 render.par.lights = light.path
 render.par.resolutionw, render.par.resolutionh = 1280, 720
 

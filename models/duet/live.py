@@ -1,0 +1,226 @@
+"""Running the duet live: a partner for every pair's lead (models.live.Live).
+
+The lead is a tracked human (`partner` mode: `/pose`, cleaned by `lead.TrackedLead`) or, in `duet`
+mode and whenever the human is gone, the solo model dancing with its emotion. The partner is the
+duet network's, made one frame at a time from its incremental state, and placed in the same world
+frame as the lead: it sees where the lead is and how they move (the relation), never what they
+will do next. Every frame streams both: the lead as the partner saw it, then the partner.
+
+Pure tensor work; the daemon's frame clock and the `generate`/`eval` commands both drive it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import motion, skeleton
+from ..live import Condition
+from ..sampling import SamplingParams
+from ..solo.live import SoloLive
+from .lead import LeadConfig, TrackedLead
+from .model import DuetModel, place, relation
+
+CLAMP_STD = 4.0          # generated features stay within this many training stds of the mean
+REACH = 1.5              # metres between the hips beyond which a partner is pulled back towards its lead
+CLOSE = 0.3              # ... and within which it is pushed away (two bodies cannot stand in one place)
+PULL = 0.05              # metres a frame the pull moves it at most (1.5 m/s)
+NOISE_AT = SamplingParams().variance   # the variance knob's default: the latents' own spread
+
+
+def bone_lengths(pose: np.ndarray) -> np.ndarray:
+    """(J,) each joint's distance from its parent (0 for the root)."""
+    parents = np.array(skeleton.PARENTS)
+    out = np.zeros(len(parents))
+    out[1:] = np.linalg.norm(pose[1:] - pose[parents[1:]], axis=-1)
+    return out
+
+
+def fit_bones(local: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Poses (B, J, 3) with every bone set to its length, each keeping its direction (parents come
+    before their children in the skeleton, so one pass from the root outwards does it)."""
+    out = local.copy()
+    for j, parent in enumerate(skeleton.PARENTS):
+        if parent >= 0:
+            v = local[:, j] - local[:, parent]
+            out[:, j] = out[:, parent] + v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-6) * lengths[j]
+    return out
+
+
+def noise_scale(variance: float) -> float:
+    """The variance knob → the partner's latent noise: 1 (as trained) at the default, less as the
+    divisor grows (a steadier partner), more below it (a freer one)."""
+    return float(np.sqrt(NOISE_AT / variance))
+
+
+class Partner:
+    """The duet network's partner for a batch of pairs, a frame at a time: given where each lead is
+    now, where its partner is next. What `DuetLive` runs live and `generate`/`eval` run offline."""
+
+    def __init__(self, model: DuetModel, meta: dict, pairs: int = 1, seed: int = 0):
+        self.model = model.eval()
+        self.device = next(model.parameters()).device
+        self.pairs, self.fps = pairs, float(meta.get("fps", 30.0))
+        self.mean = np.asarray(meta["feature_mean"], dtype=np.float32)
+        self.std = np.asarray(meta["feature_std"], dtype=np.float32)
+        self.rel_mean = np.asarray(meta["relation_mean"], dtype=np.float32)
+        self.rel_std = np.asarray(meta["relation_std"], dtype=np.float32)
+        still = self.mean.copy()
+        still[1:motion.ROOT_FEATURES] = 0.0
+        self.still = still                                 # the mean pose, not moving
+        self.rest = motion.decode(still[None])[0]          # ... at the origin, facing +Z
+        self.bones = np.asarray(meta["bone_lengths"]) if "bone_lengths" in meta else bone_lengths(self.rest)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.held = 0                                      # frames the reach guard has moved a partner
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = self.model.start()
+        self.prev = torch.zeros(self.pairs, len(self.mean), device=self.device)   # normalised: the mean frame
+        self.trajectory: motion.Trajectory | None = None
+        self.last_lead: np.ndarray | None = None
+        self.last: np.ndarray | None = None                # the partners' last poses (P, J, 3)
+
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float32, device=self.device)[:, None]
+
+    def _begin(self, lead: np.ndarray) -> None:
+        """The first frame: each partner stands as pairs usually do (the training data's mean relation)."""
+        placed = np.array([place(self.rel_mean, pose) for pose in lead])
+        self.trajectory = motion.Trajectory(len(lead))
+        self.trajectory.x, self.trajectory.z, self.trajectory.yaw = placed[:, 0], placed[:, 1], placed[:, 2]
+        self.last_lead = lead
+        self.last = self.trajectory.advance(np.repeat(self.still[None], len(lead), axis=0))
+
+    def slide(self, by: np.ndarray) -> None:
+        """Move every partner across the floor by (P, 2) metres (x, z), as it is."""
+        if self.trajectory is not None and by.any():
+            self.trajectory.x += by[:, 0]
+            self.trajectory.z += by[:, 1]
+            self.last = self.last + np.stack([by[:, 0], np.zeros(len(by)), by[:, 1]], -1)[:, None].astype(np.float32)
+
+    @torch.inference_mode()
+    def step(self, lead: np.ndarray, noise: np.ndarray | float = 1.0, real: np.ndarray | None = None) -> np.ndarray:
+        """Every lead's pose now (P, J, 3) → every partner's (P, J, 3). `noise` scales the latents'
+        spread (per pair, or one for all). With `real` (P, J, 3), the partner is shown the real
+        follower's frame instead of making one (its model state still advances): a rollout that
+        starts from real history."""
+        if self.trajectory is None:
+            self._begin(lead)
+        lead_f = (motion.step_features(self.last_lead, lead) - self.mean) / self.std
+        rel = (relation(self.last_lead, self.last) - self.rel_mean) / self.rel_std
+        scale = self._tensor(np.full((len(lead), 1), noise, dtype=np.float32) if np.ndim(noise) == 0
+                              else np.asarray(noise, dtype=np.float32).reshape(-1, 1))
+        nxt = self.model.step(self._tensor(lead_f), self.prev[:, None], self._tensor(rel), self.state, scale,
+                              self.generator)[:, 0]
+        if real is not None:
+            world = real.astype(np.float32)
+            t = self.trajectory
+            t.x, t.z, t.yaw = world[:, 0, 0].astype(np.float64), world[:, 0, 2].astype(np.float64), \
+                motion.heading(world).astype(np.float64)
+            self.prev = torch.as_tensor((motion.step_features(self.last, world) - self.mean) / self.std,
+                                        device=self.device)
+        else:
+            # Run on its own output the network drifts (it is trained mostly on real pasts), and a
+            # drift it feeds on grows: limbs stretch, the feet slide, the partner wanders off. So what
+            # it makes is kept in range, its limbs at the body's lengths, and the pair within reach;
+            # what goes back in is the corrected frame. `eval duet` measures the partner as served.
+            f = nxt.clamp_(-CLAMP_STD, CLAMP_STD).cpu().numpy() * self.std + self.mean
+            f[:, motion.ROOT_FEATURES:] = fit_bones(f[:, motion.ROOT_FEATURES:].reshape(len(f), -1, 3),
+                                                    self.bones).reshape(len(f), -1)
+            self.prev = torch.as_tensor((f - self.mean) / self.std, device=self.device)
+            world = self._within_reach(lead, self.trajectory.advance(f))
+        self.last_lead, self.last = lead, world
+        return world
+
+    def _within_reach(self, lead: np.ndarray, partner: np.ndarray) -> np.ndarray:
+        """Partners further than REACH from their lead (or nearer than CLOSE) moved back, at most PULL."""
+        gap = (partner[:, 0] - lead[:, 0])[:, [0, 2]]
+        d = np.linalg.norm(gap, axis=-1)
+        move = np.clip(np.where(d > REACH, REACH - d, np.where(d < CLOSE, CLOSE - d, 0.0)), -PULL, PULL)
+        if not move.any():
+            return partner
+        self.held += int((move != 0).sum())
+        by = gap / np.maximum(d, 1e-6)[:, None] * move[:, None]
+        self.trajectory.x += by[:, 0]
+        self.trajectory.z += by[:, 1]
+        return partner + np.stack([by[:, 0], np.zeros(len(by)), by[:, 1]], -1)[:, None].astype(np.float32)
+
+
+class DuetLive:
+    modes = ("partner", "duet")
+    roles = ("lead", "partner")
+
+    def __init__(self, model: DuetModel, meta: dict, soloist: SoloLive, lead: LeadConfig = LeadConfig(),
+                 seed: int = 0):
+        self.soloist = soloist
+        self.labels, self.performers, self.fps = soloist.labels, soloist.performers, soloist.fps
+        self.partner = Partner(model, meta, soloist.performers, seed)
+        self.lead_config = lead
+        self.mode = self.modes[0]
+        self.reset()
+
+    @property
+    def recognised(self) -> np.ndarray:
+        return self.soloist.recognised
+
+    def seed(self, seed: int) -> None:
+        self.partner.generator.manual_seed(seed)
+        self.soloist.seed(seed)
+
+    def reset(self) -> None:
+        """Every pair back to the start: the soloist at the centre, the partner placed as pairs
+        usually stand, both with an empty memory."""
+        self.soloist.reset()
+        self.partner.reset()
+        self.leads = [TrackedLead(self.lead_config, self.partner.rest, self.fps) for _ in range(self.performers)]
+        self.sources = ["generated"] * self.performers
+        self.solo_ran = False
+
+    def status(self) -> dict:
+        """The soloist's pace, and who leads each pair."""
+        lead = ["dancer" if s == "tracked" else "soloist (waiting for a dancer)" if self.mode == "partner"
+                else "soloist" for s in self.sources]
+        return {**self.soloist.status(), "lead": lead}
+
+    def step(self, condition: Condition) -> np.ndarray:
+        """The next frame of every pair: (2P, J, 3), each pair's lead then its partner."""
+        self.mode = condition.mode
+        P = self.performers
+        humans: list[np.ndarray | None] = [None] * P
+        if condition.mode == "partner":
+            cutoff, beta = condition.extra.get("pose_cutoff", 1.0), condition.extra.get("pose_beta", 0.5)
+            for p in range(P):
+                tracked = condition.poses[p] if p < len(condition.poses) else None
+                humans[p] = self.leads[p].tracked(None if tracked is None else tracked.points,
+                                                  tracked is not None and tracked.image, cutoff, beta)
+        sources = ["tracked" if h is not None else "generated" for h in humans]
+        self.solo_ran = "generated" in sources
+        if self.solo_ran:
+            for p in range(P):
+                if sources[p] == "generated" and self.sources[p] == "tracked":
+                    self._hand_over(p)
+            solo = self.soloist.step(condition)
+        lead = np.stack([self.leads[p].show(humans[p] if humans[p] is not None else solo[p], sources[p])
+                         for p in range(P)])
+        self.sources = sources
+        # while a lead glides to a new body (a human arriving far from where the soloist was), its
+        # partner glides with it: the pair keeps its relation instead of the partner being left behind
+        self.partner.slide(np.array([lead.slide for lead in self.leads]))
+        partner = self.partner.step(lead, np.array([noise_scale(p.variance) for p in condition.params]))
+        out = np.empty((2 * P,) + lead.shape[1:], dtype=np.float32)
+        out[0::2], out[1::2] = lead, partner
+        return out
+
+    def _hand_over(self, p: int) -> None:
+        """The human of pair p has gone: the soloist takes over where they stood, facing their way
+        (what is left, the pose, the lead's easing blends)."""
+        was = self.leads[p].shown
+        t = self.soloist.trajectory
+        t.x[p], t.z[p], t.yaw[p] = was[0, 0], was[0, 2], float(motion.heading(was[None])[0])
+
+    def settle(self) -> None:
+        self.soloist.settle()
+
+    def rehearse(self) -> None:
+        if self.solo_ran:
+            self.soloist.rehearse()

@@ -1,0 +1,77 @@
+"""The duet live: both dancers every frame, the partner beside its lead, a tracked human who leaves
+and comes back without a jump, and pairs batched."""
+import numpy as np
+import pytest
+
+from models import motion, skeleton
+from models.duet import make_live
+from models.duet.lead import LeadConfig
+from models.live import Condition, Tracked
+from models.sampling import SamplingParams
+from models.solo import make_live as make_soloist
+
+FPS = 30.0
+
+
+@pytest.fixture
+def duet(solo_model, duet_model):
+    def build(pairs: int = 1, leave_after: float = 0.5):
+        soloist = make_soloist(*solo_model, performers=pairs, seed=1, stage=3.0)
+        return make_live(*duet_model, performers=pairs, seed=1, soloist=soloist,
+                         lead=LeadConfig(leave_after=leave_after, ease=0.5))
+    return build
+
+
+def condition(live, mode: str, poses=None) -> Condition:
+    P, L = live.performers, len(live.labels)
+    emotion = np.zeros((P, L), dtype=np.float32)
+    emotion[:, 0] = 1.0
+    return Condition(emotion, [SamplingParams()] * P, poses or [None] * P, mode, {"pose_cutoff": 1.0, "pose_beta": 0.5})
+
+
+def salsa_lead() -> np.ndarray:
+    from models.bvh import read_bvh
+    from tests.conftest import SALSA_LEAD, need
+    p = skeleton.from_bvh(read_bvh(need(SALSA_LEAD)))[::4]           # 1 s at 30 fps
+    return np.concatenate([p, p[::-1]] * 3)                           # 6 s, forward and back
+
+
+def test_duet_mode_streams_the_soloist_and_its_partner_together(duet):
+    live = duet()
+    frames = np.array([live.step(condition(live, "duet")) for _ in range(90)])
+    assert frames.shape == (90, 2, skeleton.J, 3) and np.isfinite(frames).all()
+    apart = np.linalg.norm((frames[:, 0, 0] - frames[:, 1, 0])[:, [0, 2]], axis=-1)
+    assert apart.max() < 3.0                                           # a partner, not a stranger
+    assert np.linalg.norm(np.diff(frames[:, 1], axis=0), axis=-1).mean() > 0.002   # and it moves
+    assert live.status()["lead"] == ["soloist"]
+
+
+def test_the_partner_follows_a_tracked_human_who_leaves_and_comes_back_without_a_jump(duet):
+    live = duet(leave_after=0.5)
+    human = salsa_lead() + np.array([1.0, 0.0, 0.5], dtype=np.float32)   # standing off-centre
+    shown, leads = [], []
+    schedule = [True] * 60 + [False] * 60 + [True] * 60              # 2 s there, 2 s gone, back
+    for t, present in enumerate(schedule):
+        pose = [Tracked(human[t % len(human)], False)] if present else [None]
+        shown.append(live.step(condition(live, "partner", pose)))
+        leads.append(live.status()["lead"][0])
+    shown = np.array(shown)
+    assert leads[30] == "dancer" and leads[59 + 14] == "dancer"      # held through the first half-second
+    assert leads[59 + 20].startswith("soloist") and leads[-1] == "dancer"
+    # the streamed lead is the human (once eased in), smoothed
+    assert np.linalg.norm(shown[50, 0, 0] - human[50, 0]) < 0.1
+    # and never jumps: not when the soloist takes over, not when the human returns
+    step = np.linalg.norm(np.diff(shown[:, 0, 0], axis=0), axis=-1)
+    assert step.max() < 0.15, f"the lead jumped {step.max():.2f} m in a frame at {step.argmax()}"
+    partner_step = np.linalg.norm(np.diff(shown[:, 1, 0], axis=0), axis=-1)
+    assert partner_step.max() < 0.15
+
+
+def test_pairs_batch_and_each_follows_its_own_human(duet):
+    live = duet(pairs=2)
+    human = salsa_lead()
+    for t in range(40):                                              # a human for pair 2 only
+        out = live.step(condition(live, "partner", [None, Tracked(human[t] + np.array([3.0, 0, 0], np.float32), False)]))
+    assert out.shape == (4, skeleton.J, 3)
+    assert live.status()["lead"] == ["soloist (waiting for a dancer)", "dancer"]
+    assert np.linalg.norm(out[2, 0] - (human[39, 0] + [3.0, 0, 0])) < 0.2
