@@ -42,7 +42,7 @@ class Options:
     p_dancers: float = 0.1            # share of steps that train only the single-dancer VAEs
     teacher_forcing_start: float = 0.2   # fraction of steps with all-real inputs before decay begins
     teacher_forcing_floor: float = 0.3   # share of real partner frames at the end of training
-    rollout_passes: int = 3           # passes that make the partner's own past: pass k sees pass k−1's predictions,
+    rollout_passes: int = 1           # passes that make the partner's own past: pass k sees pass k−1's predictions,
                                       # so drift compounds over k frames, as it does live
     input_noise: float = 0.03
     mirror: bool = True
