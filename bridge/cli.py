@@ -42,6 +42,22 @@ def progress_bar(items: list, description: str):
         yield from progress.track(items, description=description)
 
 
+class _progress:
+    """A rich progress bar on a terminal (nothing otherwise); `with _progress(...) as advance:`."""
+
+    def __init__(self, description: str, total: int):
+        from rich.progress import Progress
+        self.progress = Progress(console=console, transient=True, disable=not console.is_terminal)
+        self.task = self.progress.add_task(description, total=total)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return lambda n: self.progress.update(self.task, completed=n)
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+
 # ---- data --------------------------------------------------------------------------------------
 
 def cmd_data_bvh2npy(args: argparse.Namespace) -> None:
@@ -227,7 +243,6 @@ def load_model(path: str | None, kind: str, device: str = "auto"):
 
 
 def cmd_generate_solo(args: argparse.Namespace) -> None:
-    from rich.progress import Progress
     from models import skeleton
     from models.emotions import parse_emotion
     from models.io import save_npy
@@ -238,9 +253,8 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
     params = dataclass_from_args(SamplingParams, args)
     gen = make_live(model, meta, performers=1, seed=args.seed)
     frames = int(args.seconds * gen.fps)
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("generate", total=frames)
-        p = gen.rollout(weights[None], frames, params, lambda n: progress.update(task, completed=n))[:, 0]
+    with _progress("generate", frames) as advance:
+        p = gen.rollout(weights[None], frames, params, advance)[:, 0]
     out = Path(args.out)
     asked = {name: round(float(w), 4) for name, w in zip(meta["labels"], weights) if w > 0}
     if out.suffix == ".npy":
@@ -254,17 +268,14 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
 
 
 def cmd_eval_solo(args: argparse.Namespace) -> None:
-    from rich.progress import Progress
     from models.sampling import SamplingParams
     from models.solo.evaluate import evaluate
     model, meta = load_model(args.checkpoint, "solo", args.device)
     ds, _ = load_dataset(args.data)
     params = dataclass_from_args(SamplingParams, args)
     frames = int(args.minutes * 60 * ds.fps)
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task(f"{args.minutes:g}-minute rollouts", total=frames)
-        result = evaluate(model, meta, ds, params, args.minutes, args.seed,
-                               lambda n: progress.update(task, completed=n))
+    with _progress(f"{args.minutes:g}-minute rollouts", frames) as advance:
+        result = evaluate(model, meta, ds, params, args.minutes, args.seed, advance)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -441,22 +452,6 @@ def cmd_replay(args: argparse.Namespace) -> None:
             send(replay, (host, int(port)), stop, progress=advance)
     except KeyboardInterrupt:
         stop.set()
-
-
-class _progress:
-    """A rich progress bar on a terminal (nothing otherwise); `with _progress(...) as advance:`."""
-
-    def __init__(self, description: str, total: int):
-        from rich.progress import Progress
-        self.progress = Progress(console=console, transient=True, disable=not console.is_terminal)
-        self.task = self.progress.add_task(description, total=total)
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return lambda n: self.progress.update(self.task, completed=n)
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
 
 
 # ---- serve, monitor ---------------------------------------------------------------------------

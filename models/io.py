@@ -84,10 +84,10 @@ def load_dancer(spec: str, fps: float = 30.0) -> tuple[np.ndarray, str]:
         if not found:
             raise ValueError(f"{spec}: no take {take} in {folder}")
         return load_bvh_canonical(found[0], fps), f"salsa take {take} ({who})"
+    if Path(spec).suffix.lower() == ".bvh":
+        return load_bvh_canonical(Path(spec), fps), Path(spec).name
     motion = load_motion(spec)
     p = motion.positions[:, 0]
     if p.shape[1] != skeleton.J:
-        if Path(spec).suffix.lower() != ".bvh":
-            raise ValueError(f"{spec}: {p.shape[1]} joints; expected the canonical {skeleton.J}")
-        p = skeleton.from_bvh(read_bvh(spec))
+        raise ValueError(f"{spec}: {p.shape[1]} joints; expected the canonical {skeleton.J}")
     return resample(p, motion.fps, fps), motion.title

@@ -74,21 +74,21 @@ def salsa_pair() -> tuple[Path, Path]:
     return need(SALSA_LEAD), need(SALSA_FOLLOW)
 
 
+def shipped(kind: str):
+    from models import checkpoint
+    base = checkpoint.default_checkpoint(kind)
+    if not base.with_suffix(".safetensors").exists():
+        pytest.skip(f"no shipped {kind} model in models/weights")
+    return checkpoint.load(base)
+
+
 @pytest.fixture(scope="session")
 def solo_model():
     """The shipped solo model (the daemon's default)."""
-    from models import checkpoint
-    base = checkpoint.default_checkpoint("solo")
-    if not base.with_suffix(".safetensors").exists():
-        pytest.skip("no shipped solo model in models/weights")
-    return checkpoint.load(base)
+    return shipped("solo")
 
 
 @pytest.fixture(scope="session")
 def duet_model():
     """The shipped duet model (serve --partner's default)."""
-    from models import checkpoint
-    base = checkpoint.default_checkpoint("duet")
-    if not base.with_suffix(".safetensors").exists():
-        pytest.skip("no shipped duet model in models/weights")
-    return checkpoint.load(base)
+    return shipped("duet")

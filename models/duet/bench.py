@@ -8,7 +8,7 @@ import torch
 
 from ..live import Condition
 from ..sampling import SamplingParams
-from ..solo.bench import _summary, _timed
+from ..solo.bench import _timed
 from .live import DuetLive, Partner
 from .model import DuetModel
 

@@ -147,10 +147,6 @@ class TrackedLead:
         self.shown = lead + applied
         return self.shown.astype(np.float32)
 
-    @property
-    def easing(self) -> bool:
-        return self.eased < self.config.ease
-
     def _fill(self, pose: np.ndarray) -> np.ndarray:
         """Missing joints where they last were relative to the root (or where the rest pose has them)."""
         out = pose.astype(np.float64).copy()

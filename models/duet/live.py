@@ -15,6 +15,7 @@ import torch
 
 from .. import motion, skeleton
 from ..live import Condition
+from ..metrics import bone_lengths
 from ..sampling import SamplingParams
 from ..solo.live import SoloLive
 from .lead import LeadConfig, TrackedLead
@@ -27,17 +28,16 @@ PULL = 0.05              # metres a frame the pull moves it at most (1.5 m/s)
 NOISE_AT = SamplingParams().variance   # the variance knob's default: the latents' own spread
 
 
-def bone_lengths(pose: np.ndarray) -> np.ndarray:
-    """(J,) each joint's distance from its parent (0 for the root)."""
-    parents = np.array(skeleton.PARENTS)
-    out = np.zeros(len(parents))
-    out[1:] = np.linalg.norm(pose[1:] - pose[parents[1:]], axis=-1)
-    return out
+def joint_bones(pose: np.ndarray) -> np.ndarray:
+    """(..., J) each joint's distance from its parent, 0 for the root (metrics.bone_lengths, indexed by
+    joint: the root is joint 0 and every other joint ends one bone)."""
+    bones = bone_lengths(pose)
+    return np.concatenate([np.zeros(bones.shape[:-1] + (1,)), bones], axis=-1)
 
 
 def fit_bones(local: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Poses (B, J, 3) with every bone set to its length, each keeping its direction (parents come
-    before their children in the skeleton, so one pass from the root outwards does it)."""
+    """Poses (B, J, 3) with every bone set to its length (`joint_bones`), each keeping its direction
+    (parents come before their children in the skeleton, so one pass from the root outwards does it)."""
     out = local.copy()
     for j, parent in enumerate(skeleton.PARENTS):
         if parent >= 0:
@@ -59,7 +59,7 @@ class Partner:
     def __init__(self, model: DuetModel, meta: dict, pairs: int = 1, seed: int = 0):
         self.model = model.eval()
         self.device = next(model.parameters()).device
-        self.pairs, self.fps = pairs, float(meta.get("fps", 30.0))
+        self.pairs = pairs
         self.mean = np.asarray(meta["feature_mean"], dtype=np.float32)
         self.std = np.asarray(meta["feature_std"], dtype=np.float32)
         self.rel_mean = np.asarray(meta["relation_mean"], dtype=np.float32)
@@ -68,9 +68,8 @@ class Partner:
         still[1:motion.ROOT_FEATURES] = 0.0
         self.still = still                                 # the mean pose, not moving
         self.rest = motion.decode(still[None])[0]          # ... at the origin, facing +Z
-        self.bones = np.asarray(meta["bone_lengths"]) if "bone_lengths" in meta else bone_lengths(self.rest)
+        self.bones = np.asarray(meta["bone_lengths"]) if "bone_lengths" in meta else joint_bones(self.rest)
         self.generator = torch.Generator().manual_seed(seed)
-        self.held = 0                                      # frames the reach guard has moved a partner
         self.reset()
 
     def reset(self) -> None:
@@ -94,9 +93,13 @@ class Partner:
     def slide(self, by: np.ndarray) -> None:
         """Move every partner across the floor by (P, 2) metres (x, z), as it is."""
         if self.trajectory is not None and by.any():
-            self.trajectory.x += by[:, 0]
-            self.trajectory.z += by[:, 1]
-            self.last = self.last + np.stack([by[:, 0], np.zeros(len(by)), by[:, 1]], -1)[:, None].astype(np.float32)
+            self.last = self.last + self._shift(by)
+
+    def _shift(self, by: np.ndarray) -> np.ndarray:
+        """Move the partners' trajectories by (P, 2) metres (x, z); the same move for their poses, (P, 1, 3)."""
+        self.trajectory.x += by[:, 0]
+        self.trajectory.z += by[:, 1]
+        return np.stack([by[:, 0], np.zeros(len(by)), by[:, 1]], -1)[:, None].astype(np.float32)
 
     @torch.inference_mode()
     def step(self, lead: np.ndarray, noise: np.ndarray | float = 1.0, real: np.ndarray | None = None) -> np.ndarray:
@@ -139,11 +142,7 @@ class Partner:
         move = np.clip(np.where(d > REACH, REACH - d, np.where(d < CLOSE, CLOSE - d, 0.0)), -PULL, PULL)
         if not move.any():
             return partner
-        self.held += int((move != 0).sum())
-        by = gap / np.maximum(d, 1e-6)[:, None] * move[:, None]
-        self.trajectory.x += by[:, 0]
-        self.trajectory.z += by[:, 1]
-        return partner + np.stack([by[:, 0], np.zeros(len(by)), by[:, 1]], -1)[:, None].astype(np.float32)
+        return partner + self._shift(gap / np.maximum(d, 1e-6)[:, None] * move[:, None])
 
 
 class DuetLive:
@@ -188,7 +187,7 @@ class DuetLive:
         P = self.performers
         humans: list[np.ndarray | None] = [None] * P
         if condition.mode == "partner":
-            cutoff, beta = condition.extra.get("pose_cutoff", 1.0), condition.extra.get("pose_beta", 0.5)
+            cutoff, beta = condition.extra["pose_cutoff"], condition.extra["pose_beta"]    # bridge.params
             for p in range(P):
                 tracked = condition.poses[p] if p < len(condition.poses) else None
                 humans[p] = self.leads[p].tracked(None if tracked is None else tracked.points,

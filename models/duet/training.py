@@ -109,8 +109,8 @@ def statistics(ds: MotionDataset, clips: list[int]) -> dict[str, np.ndarray]:
             dancers.append(lead)
             relations.append(rel)
     d, r = np.concatenate(dancers), np.concatenate(relations)
-    from .live import bone_lengths
-    bones = np.median([bone_lengths(ds.clip(c)[0, k]) for c in clips for k in (0, 1)], axis=0)
+    from .live import joint_bones
+    bones = np.median([joint_bones(ds.clip(c)[0, k]) for c in clips for k in (0, 1)], axis=0)
     floor = 1e-3
     return {"dancer_mean": d.mean(0).astype(np.float32), "dancer_std": np.maximum(d.std(0), floor).astype(np.float32),
             "relation_mean": r.mean(0).astype(np.float32), "relation_std": np.maximum(r.std(0), floor).astype(np.float32),
