@@ -348,7 +348,7 @@ def cmd_generate_duet(args: argparse.Namespace) -> None:
     fps = float(meta["fps"])
     lead, title = _lead(args.lead, args.seconds, fps, args.seed, args.device)
     with _progress("partner", len(lead)) as advance:
-        partner = rollout(model, meta, lead[:, None], args.noise, args.seed, progress=advance)[:, 0]
+        partner = rollout(model, meta, lead[:, None], args.noise, args.seed, progress=advance)[0][:, 0]
     pair = np.stack([lead, partner], axis=1)                     # (T, 2, J, 3): lead, partner
     out = Path(args.out)
     if out.suffix == ".npy":

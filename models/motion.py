@@ -67,12 +67,12 @@ def encode(p: np.ndarray) -> tuple[np.ndarray, Origin]:
     return f.astype(np.float32), Origin(float(root[0, 0]), float(root[0, 2]), float(yaw[0]))
 
 
-def step_features(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+def step_features(prev: np.ndarray, cur: np.ndarray, yaws: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """`encode`'s last frame for many bodies at once: poses (B, J, 3) a frame apart → features (B, F)
     of `cur` (how each body moved from `prev` to get there). For streams, where a body comes a frame
-    at a time."""
+    at a time (and whose headings, `yaws` of prev and cur, the caller may already have)."""
     prev, cur = np.asarray(prev, dtype=np.float64), np.asarray(cur, dtype=np.float64)
-    yaw_prev, yaw = heading(prev), heading(cur)
+    yaw_prev, yaw = yaws if yaws is not None else (heading(prev), heading(cur))
     root = cur[:, 0]
     local = _rotate_y(cur - root[:, None], -yaw[:, None])
     vel = _rotate_y(root - prev[:, 0], -yaw_prev)

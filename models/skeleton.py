@@ -89,8 +89,20 @@ def bone_stability(p: np.ndarray, parents: list[int], skip: set[int] = frozenset
 
 # ---- body frame --------------------------------------------------------------------------------
 
+def _length(v: np.ndarray) -> np.ndarray:
+    # np.linalg.norm and np.cross check and move axes first: at a live frame's sizes (a few bodies)
+    # that costs more than the arithmetic, and a live frame takes several body frames
+    return np.sqrt((v * v).sum(-1, keepdims=True))
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-8)
+    return v / np.maximum(_length(v), 1e-8)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
 
 
 def body_frame(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -103,8 +115,8 @@ def body_frame(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     left = (p[..., c["l_shoulder"], :] - p[..., c["r_shoulder"], :]) + (p[..., c["l_hip"], :] - p[..., c["r_hip"], :])
     up = _unit(p[..., c["head"], :] - p[..., c["pelvis"], :])
     left = _unit(left - (left * up).sum(-1, keepdims=True) * up)
-    forward = np.cross(left, up)
-    scale = np.linalg.norm(p[..., c["l_shoulder"], :] - p[..., c["r_shoulder"], :], axis=-1, keepdims=True) / 0.34
+    forward = _cross(left, up)
+    scale = _length(p[..., c["l_shoulder"], :] - p[..., c["r_shoulder"], :]) / 0.34
     return left, up, forward, scale
 
 

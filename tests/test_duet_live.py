@@ -75,3 +75,23 @@ def test_pairs_batch_and_each_follows_its_own_human(duet):
     assert out.shape == (4, skeleton.J, 3)
     assert live.status()["lead"] == ["soloist (waiting for a dancer)", "dancer"]
     assert np.linalg.norm(out[2, 0] - (human[39, 0] + [3.0, 0, 0])) < 0.2
+
+
+def test_a_partner_pushed_away_comes_back_beside_its_lead(duet):
+    live = duet()
+    human = salsa_lead()
+    hips = lambda out: np.linalg.norm((out[1, 0] - out[0, 0])[[0, 2]])
+    for t in range(60):
+        out = live.step(condition(live, "partner", [Tracked(human[t], False)]))
+    gap = (out[1, 0] - out[0, 0])[[0, 2]]
+    live.partner.slide((gap / np.linalg.norm(gap) * (1.8 - np.linalg.norm(gap)))[None])   # 1.8 m away
+    apart, steps, last = [], [], out[1, 0]
+    for t in range(60, 150):
+        out = live.step(condition(live, "partner", [Tracked(human[t % len(human)], False)]))
+        apart.append(hips(out))
+        steps.append(np.linalg.norm(out[1, 0] - last))
+        last = out[1, 0]
+    # the reach guard alone would hold it at 1.5 m; its own sense of where a partner stands brings it
+    # back to a dancer's distance (salsa partners: 0.6 m on average) within 3 s, walking, not jumping
+    assert apart[0] > 1.4 and min(apart[-30:]) < 0.8, f"still {min(apart[-30:]):.2f} m away"
+    assert max(steps[1:]) < 0.15

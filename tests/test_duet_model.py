@@ -7,7 +7,7 @@ import torch
 from models import motion, skeleton
 from models.bvh import read_bvh
 from models.duet.model import RELATION_FEATURES, DuetConfig, DuetModel, place, relation
-from models.duet.training import Options, kl_weight, teacher_forcing
+from models.duet.training import Options, drifted, kl_weight, teacher_forcing
 
 
 def model(window: int = 8) -> DuetModel:
@@ -35,22 +35,24 @@ def test_a_future_frame_cannot_change_a_past_output():
     m = model()
     lead, partner, rel = inputs()
     with torch.no_grad():
-        before = m(lead, partner, rel, noise=0.0).next
+        before = m(lead, partner, rel, noise=0.0)
         for x in (lead, partner, rel):
             x[:, 12:] += 5.0
-        after = m(lead, partner, rel, noise=0.0).next
-    assert torch.allclose(before[:, :12], after[:, :12], atol=1e-6)
-    assert not torch.allclose(before[:, 12:], after[:, 12:])
+        after = m(lead, partner, rel, noise=0.0)
+    for a, b in ((before.next, after.next), (before.placement, after.placement)):
+        assert torch.allclose(a[:, :12], b[:, :12], atol=1e-6)
+        assert not torch.allclose(a[:, 12:], b[:, 12:])
 
 
 def test_live_steps_equal_the_whole_sequence_past_the_window():
     m = model(window=8)
     lead, partner, rel = inputs(T=30)                                       # the window slides 22 times
     with torch.no_grad():
-        whole = m(lead, partner, rel, noise=0.0).next
-        state = m.start()
-        steps = torch.cat([m.step(lead[:, t:t + 1], partner[:, t:t + 1], rel[:, t:t + 1], state) for t in range(30)], 1)
-    assert (whole - steps).abs().max() < 1e-4
+        whole = m(lead, partner, rel, noise=0.0)
+        state = m.start(pairs=2)
+        steps = [m.step(lead[:, t:t + 1], partner[:, t:t + 1], rel[:, t:t + 1], state) for t in range(30)]
+    assert (whole.next - torch.cat([s[0] for s in steps], 1)).abs().max() < 1e-4
+    assert (whole.placement - torch.cat([s[1] for s in steps], 1)).abs().max() < 1e-4
 
 
 def test_the_relation_is_where_the_partner_is_seen_from_the_lead(salsa_pair):
@@ -63,6 +65,16 @@ def test_the_relation_is_where_the_partner_is_seen_from_the_lead(salsa_pair):
     assert np.hypot(x - partner[50, 0, 0], z - partner[50, 0, 2]) < 1e-4    # and back to the partner's root
     dist = np.hypot(*r[:, :2].T)
     assert 0.2 < np.median(dist) < 2.0                                      # salsa partners stand within reach
+
+
+def test_a_drifted_partner_is_its_own_body_moved_and_turned_smoothly(salsa_pair):
+    lead, partner = (skeleton.from_bvh(read_bvh(f)) for f in salsa_pair)
+    moved = drifted(partner, np.random.default_rng(3), 0.3)
+    lengths = lambda p: np.linalg.norm(p[:, 1:] - p[:, skeleton.PARENTS[1:]], axis=-1)
+    assert np.abs(lengths(moved) - lengths(partner)).max() < 1e-5 and np.allclose(moved[..., 1], partner[..., 1])
+    shown, real = relation(lead, moved), relation(lead, partner)
+    assert np.abs(shown[:, :2] - real[:, :2]).max() > 0.05                # it is somewhere else ...
+    assert np.abs(np.diff(shown[:, :2] - real[:, :2], axis=0)).max() < 0.02    # ... having drifted there
 
 
 def test_schedules_at_chosen_steps():
@@ -94,7 +106,8 @@ def test_p_means_p_and_a_tiny_run_trains_saves_loads_and_generates(salsa, salsa_
     task.start(tc, 0, 0, torch.device("cpu"))
     assert abs(np.mean([task.dancers_only() for _ in range(4000)]) - 0.3) < 0.03
     metrics = train(task, tc, tmp_path / "duet", {"command": "test", "seed": tc.seed})
-    assert all(np.isfinite(v) for v in metrics.values()) and set(metrics) == {"mse", "mse_hold", "velocity"}
+    assert all(np.isfinite(v) for v in metrics.values()) and set(metrics) == {
+        "mse", "mse_hold", "place", "place_hold", "velocity"}
     loaded, meta = checkpoint.load(tmp_path / "duet")
     assert meta["kind"] == "duet" and meta["labels"] == ["salsa"] and len(meta["relation_std"]) == RELATION_FEATURES
     assert meta["git_commit"] and meta["wall_s"] > 0

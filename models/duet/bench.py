@@ -30,7 +30,7 @@ def bench(model: DuetModel, meta: dict, pairs=(1, 8), frames: int = 300, device:
         step = _timed(lambda: partner.step(lead + rng.normal(0, 0.01, lead.shape).astype(np.float32)), frames, sync)
         x = torch.randn(B, 1, c.n_features, device=device)
         r = torch.randn(B, 1, c.n_relation, device=device)
-        state = model.start()
+        state = model.start(B)
         for _ in range(c.window + 16):
             model.step(x, x, r, state)
         incremental = _timed(lambda: model.step(x, x, r, state, 1.0), frames, sync)

@@ -6,7 +6,8 @@ same figure for the real follower dancing with the same lead.
     how far apart the two stood; beside a follower that only keeps its place relative to the lead.
 (b) a long rollout (a held-out lead replayed forward and back for `minutes`, each take its own pair):
     the hip-to-hip distance distribution against the real one (KS statistic), how often the torsos
-    interpenetrate, foot skating, bone-length error, and the partner's speed over the last minute.
+    interpenetrate, foot skating, bone-length error, the partner's speed over the last minute, and
+    how often the reach guard (live.REACH) had to pull the partner back.
 (c) does it respond, and to the lead it was given: the response lag (the cross-correlation peak of
     the lead's and the partner's speed: ≥ 0, since the partner never sees the future), and the
     reaction test. Salsa couples dance in one spot, so a lead that only dances its take is no test: a
@@ -55,9 +56,10 @@ def pingpong(p: np.ndarray, frames: int) -> np.ndarray:
 
 
 def rollout(model: DuetModel, meta: dict, leads: np.ndarray, noise: float = 1.0, seed: int = 0,
-            history: np.ndarray | None = None, progress=None) -> np.ndarray:
-    """Partners (T, P, J, 3) for leads (T, P, J, 3); with `history` (H, P, J, 3), the first H frames
-    are the real followers' (the model is shown them) and the partner takes over from there."""
+            history: np.ndarray | None = None, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Partners (T, P, J, 3) for leads (T, P, J, 3), and the share of frames (P,) in which the reach
+    guard had to move each; with `history` (H, P, J, 3), the first H frames are the real
+    followers' (the model is shown them) and the partner takes over from there."""
     partner = Partner(model, meta, leads.shape[1], seed)
     out = np.empty(leads.shape, dtype=np.float32)
     for t in range(len(leads)):
@@ -65,7 +67,7 @@ def rollout(model: DuetModel, meta: dict, leads: np.ndarray, noise: float = 1.0,
         out[t] = partner.step(leads[t], noise, real)
         if progress:
             progress(t + 1)
-    return out
+    return out, partner.held / max(1, partner.frames)
 
 
 # ---- the measures (pure numpy, on world positions) ------------------------------------------------
@@ -161,7 +163,7 @@ def short_rollouts(model: DuetModel, meta: dict, pairs, noise: float, seed: int)
     if not leads:
         raise ValueError("the held-out takes are too short for 2-s rollouts")
     leads, follows = np.stack(leads, 1), np.stack(follows, 1)               # (T, N, J, 3)
-    made = rollout(model, meta, leads, noise, seed, history=follows[:HISTORY + 1])
+    made, _ = rollout(model, meta, leads, noise, seed, history=follows[:HISTORY + 1])
     start = HISTORY
     real_rel = np.stack([placed(leads[:, n], follows[:, n]) for n in range(leads.shape[1])], 1)
     made_rel = np.stack([placed(leads[:, n], made[:, n]) for n in range(leads.shape[1])], 1)
@@ -191,7 +193,7 @@ def evaluate(model: DuetModel, meta: dict, ds: MotionDataset, minutes: float = 1
     # every take twice: its lead in place, and travelling
     leads = np.stack([f(pingpong(lead, frames)) for _, lead, _ in pairs
                       for f in (lambda p: p, lambda p: drift(p, fps))], 1)
-    made = rollout(model, meta, leads, noise, seed, progress=progress)
+    made, guarded = rollout(model, meta, leads, noise, seed, progress=progress)
     last = slice(max(0, frames - int(60 * fps)), frames)
     takes = {}
     for i, (name, lead, follow) in enumerate(pairs):
@@ -210,6 +212,7 @@ def evaluate(model: DuetModel, meta: dict, ds: MotionDataset, minutes: float = 1
             "speed_ratio": world / real_world, "limb_speed_ratio": local / real_local,
             "response_lag_s": response_lag(own_lead, mine, fps), "response_lag_s_real": response_lag(lead, follow, fps),
             "facing": facing(own_lead, mine), "facing_real": facing(lead, follow),
+            "reach_guard": float(guarded[2 * i]), "travel_reach_guard": float(guarded[2 * i + 1]),
             "travel_ks": ks(hip_distance(travelling, travelled), real),
             "travel_ks_ignoring": ks(hip_distance(travelling, mine), real),
             "travel_ks_real_ignoring": ks(hip_distance(drift(lead, fps), follow), real),

@@ -19,13 +19,30 @@ from ..metrics import bone_lengths
 from ..sampling import SamplingParams
 from ..solo.live import SoloLive
 from .lead import LeadConfig, TrackedLead
-from .model import DuetModel, place, relation
+from .model import PLACEMENT, DuetModel, place, relation
 
 CLAMP_STD = 4.0          # generated features stay within this many training stds of the mean
 REACH = 1.5              # metres between the hips beyond which a partner is pulled back towards its lead
 CLOSE = 0.3              # ... and within which it is pushed away (two bodies cannot stand in one place)
 PULL = 0.05              # metres a frame the pull moves it at most (1.5 m/s)
+ANCHOR = 0.1             # share of the way a frame moves the partner to where its placement says it stands
+TURN = 0.1               # radians a frame the placement turns it at most (3 rad/s)
 NOISE_AT = SamplingParams().variance   # the variance knob's default: the latents' own spread
+PARENTS = np.asarray(skeleton.PARENTS)
+
+
+def _ancestry() -> np.ndarray:
+    """(J, J-1): 1 where bone k (ending at joint k+1) lies on the way from the root to joint j."""
+    a = np.zeros((skeleton.J, skeleton.J - 1), dtype=np.float32)
+    for j in range(1, skeleton.J):
+        k = j
+        while k > 0:
+            a[j, k - 1] = 1.0
+            k = PARENTS[k]
+    return a
+
+
+ANCESTRY = _ancestry()
 
 
 def joint_bones(pose: np.ndarray) -> np.ndarray:
@@ -36,14 +53,12 @@ def joint_bones(pose: np.ndarray) -> np.ndarray:
 
 
 def fit_bones(local: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Poses (B, J, 3) with every bone set to its length (`joint_bones`), each keeping its direction
-    (parents come before their children in the skeleton, so one pass from the root outwards does it)."""
-    out = local.copy()
-    for j, parent in enumerate(skeleton.PARENTS):
-        if parent >= 0:
-            v = local[:, j] - local[:, parent]
-            out[:, j] = out[:, parent] + v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-6) * lengths[j]
-    return out
+    """Poses (B, J, 3) with every bone set to its length (`joint_bones`), each keeping its direction:
+    a joint is the root plus the bones on its way there, each resized (one product with the
+    skeleton's ancestry, rather than a walk from the root outwards)."""
+    bones = local[:, 1:] - local[:, PARENTS[1:]]                                     # (B, J-1, 3)
+    bones *= (lengths[1:, None] / np.maximum(np.sqrt((bones * bones).sum(-1, keepdims=True)), 1e-6))
+    return (local[:, :1] + np.einsum("jk,bkc->bjc", ANCESTRY, bones)).astype(local.dtype)
 
 
 def noise_scale(variance: float) -> float:
@@ -73,22 +88,26 @@ class Partner:
         self.reset()
 
     def reset(self) -> None:
-        self.state = self.model.start()
+        self.state = self.model.start(self.pairs)
         self.prev = torch.zeros(self.pairs, len(self.mean), device=self.device)   # normalised: the mean frame
         self.trajectory: motion.Trajectory | None = None
         self.last_lead: np.ndarray | None = None
         self.last: np.ndarray | None = None                # the partners' last poses (P, J, 3)
+        self.yaws: tuple[np.ndarray, np.ndarray] | None = None   # the last lead's and partner's headings
+        self.frames = 0
+        self.held = np.zeros(self.pairs, dtype=np.int64)   # frames the reach guard moved each pair
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float32, device=self.device)[:, None]
 
     def _begin(self, lead: np.ndarray) -> None:
         """The first frame: each partner stands as pairs usually do (the training data's mean relation)."""
-        placed = np.array([place(self.rel_mean, pose) for pose in lead])
+        placed = np.stack(place(self.rel_mean, lead), axis=-1)
         self.trajectory = motion.Trajectory(len(lead))
         self.trajectory.x, self.trajectory.z, self.trajectory.yaw = placed[:, 0], placed[:, 1], placed[:, 2]
         self.last_lead = lead
         self.last = self.trajectory.advance(np.repeat(self.still[None], len(lead), axis=0))
+        self.yaws = motion.heading(lead), motion.heading(self.last)
 
     def slide(self, by: np.ndarray) -> None:
         """Move every partner across the floor by (P, 2) metres (x, z), as it is."""
@@ -109,31 +128,55 @@ class Partner:
         starts from real history."""
         if self.trajectory is None:
             self._begin(lead)
-        lead_f = (motion.step_features(self.last_lead, lead) - self.mean) / self.std
-        rel = (relation(self.last_lead, self.last) - self.rel_mean) / self.rel_std
+        # each body's heading is taken once, as it arrives, and kept for the next frame
+        lead_yaw, (last_lead_yaw, last_yaw) = motion.heading(lead), self.yaws
+        lead_f = (motion.step_features(self.last_lead, lead, (last_lead_yaw, lead_yaw)) - self.mean) / self.std
+        rel = (relation(self.last_lead, self.last, self.yaws) - self.rel_mean) / self.rel_std
         scale = self._tensor(np.full((len(lead), 1), noise, dtype=np.float32) if np.ndim(noise) == 0
                               else np.asarray(noise, dtype=np.float32).reshape(-1, 1))
-        nxt = self.model.step(self._tensor(lead_f), self.prev[:, None], self._tensor(rel), self.state, scale,
-                              self.generator)[:, 0]
+        nxt, placement = self.model.step(self._tensor(lead_f), self.prev[:, None], self._tensor(rel), self.state,
+                                         scale, self.generator)
+        nxt = nxt[:, 0]
         if real is not None:
             world = real.astype(np.float32)
             t = self.trajectory
             t.x, t.z, t.yaw = world[:, 0, 0].astype(np.float64), world[:, 0, 2].astype(np.float64), \
                 motion.heading(world).astype(np.float64)
-            self.prev = torch.as_tensor((motion.step_features(self.last, world) - self.mean) / self.std,
-                                        device=self.device)
+            self.prev = torch.as_tensor((motion.step_features(self.last, world, (last_yaw, t.yaw)) - self.mean)
+                                        / self.std, device=self.device)
         else:
             # Run on its own output the network drifts (it is trained mostly on real pasts), and a
             # drift it feeds on grows: limbs stretch, the feet slide, the partner wanders off. So what
-            # it makes is kept in range, its limbs at the body's lengths, and the pair within reach;
-            # what goes back in is the corrected frame. `eval duet` measures the partner as served.
+            # it makes is kept in range and its limbs at the body's lengths (what goes back in is
+            # the corrected frame), it is drawn towards the place it predicts for itself beside its
+            # lead, and the pair is kept within reach. `eval duet` measures the partner as served.
             f = nxt.clamp_(-CLAMP_STD, CLAMP_STD).cpu().numpy() * self.std + self.mean
             f[:, motion.ROOT_FEATURES:] = fit_bones(f[:, motion.ROOT_FEATURES:].reshape(len(f), -1, 3),
                                                     self.bones).reshape(len(f), -1)
             self.prev = torch.as_tensor((f - self.mean) / self.std, device=self.device)
-            world = self._within_reach(lead, self.trajectory.advance(f))
+            world = self.trajectory.advance(f)
+            placement = placement[:, 0].cpu().numpy() * self.rel_std[:PLACEMENT] + self.rel_mean[:PLACEMENT]
+            world = self._within_reach(lead, self._anchor(lead, lead_yaw, world, placement))
+        self.frames += 1
         self.last_lead, self.last = lead, world
+        self.yaws = lead_yaw, motion.heading(world)
         return world
+
+    def _anchor(self, lead: np.ndarray, lead_yaw: np.ndarray, partner: np.ndarray, placement: np.ndarray
+                ) -> np.ndarray:
+        """Partners (P, J, 3) moved ANCHOR of the way (at most PULL, and TURN) to where their predicted
+        placements (P, PLACEMENT) put them beside their leads: the network's two answers to "where
+        next", its steps and its place, blended, the steps for the motion and the place for the
+        pair (steps alone wander off; a place alone would slide the feet)."""
+        want = np.stack(place(placement, lead, lead_yaw), axis=-1)                       # (P, 3): x, z, yaw
+        t = self.trajectory
+        turn = np.clip(ANCHOR * motion._wrap(want[:, 2] - t.yaw), -TURN, TURN)
+        root = partner[:, :1] * np.array([1.0, 0.0, 1.0], dtype=np.float32)
+        partner = (motion._rotate_y(partner - root, turn[:, None]) + root).astype(np.float32)
+        t.yaw = motion._wrap(t.yaw + turn)
+        move = ANCHOR * (want[:, :2] - partner[:, 0, [0, 2]])
+        move *= np.minimum(1.0, PULL / np.maximum(np.linalg.norm(move, axis=-1), 1e-9))[:, None]
+        return partner + self._shift(move)
 
     def _within_reach(self, lead: np.ndarray, partner: np.ndarray) -> np.ndarray:
         """Partners further than REACH from their lead (or nearer than CLOSE) moved back, at most PULL."""
@@ -142,6 +185,7 @@ class Partner:
         move = np.clip(np.where(d > REACH, REACH - d, np.where(d < CLOSE, CLOSE - d, 0.0)), -PULL, PULL)
         if not move.any():
             return partner
+        self.held += move != 0
         return partner + self._shift(gap / np.maximum(d, 1e-6)[:, None] * move[:, None])
 
 

@@ -6,7 +6,9 @@ signed offsets from the lead's root there). Each is attention over a sliding win
 an LSTM, giving a latent per frame; each has a decoder (LSTM, then a temporal convolution that
 smooths) that reconstructs its input, which keeps the latents meaningful. A causal transformer
 decoder then makes the partner's next frame from its own past (plus VAE 2's latent), attending to
-a memory of VAE 1's and VAE 3's latents.
+a memory of VAE 1's and VAE 3's latents; and, from the same state, where the partner will stand
+next relative to its lead (`placement`: the first PLACEMENT features of the next relation), which
+anchors it live: a position integrated from predicted steps wanders, a predicted relation does not.
 
 The seed's mistakes (duet-and-video-seed-study.md, A.8) are not repeated: positions along time
 (rotary, relative, so a sliding window needs no renumbering), batch-first attention with a causal
@@ -27,9 +29,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import motion, skeleton
-from ..solo.model import rotary, rotate   # the same rotary positions as solo (float64 angles)
+from ..solo.model import (GELU, Dropout, LayerNorm, Linear,   # modules called without looking for hooks
+                          Sequential, rotary, rotate)  # the same rotary positions as solo (float64 angles)
 
 RELATION_FEATURES = 4 + 3 * skeleton.J     # root x z in the lead's frame, cos/sin of the yaw between, joints
+PLACEMENT = 4                              # of those, the ones that say where the partner stands
 
 
 @dataclass
@@ -55,26 +59,29 @@ class DuetConfig:
 
 # ---- features -----------------------------------------------------------------------------------
 
-def relation(lead: np.ndarray, partner: np.ndarray) -> np.ndarray:
-    """World positions (T, J, 3) of the two → (T, RELATION_FEATURES): where the partner is and how it
-    is turned, seen from the lead (its root, its heading), and each partner joint's signed offset
-    from the lead's root in that frame. Invariant to where the pair stands and which way it faces."""
-    yaw = motion.heading(lead)
+def relation(lead: np.ndarray, partner: np.ndarray, yaws: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """World positions (T, J, 3) of the two (and their headings, if the caller has them) →
+    (T, RELATION_FEATURES): where the partner is and how it is turned, seen from the lead (its root,
+    its heading), and each partner joint's signed offset from the lead's root in that frame.
+    Invariant to where the pair stands and which way it faces."""
+    yaw, partner_yaw = yaws if yaws is not None else (motion.heading(lead), motion.heading(partner))
     root = lead[:, 0] * np.array([1.0, 0.0, 1.0])
     seen = motion._rotate_y(partner - root[:, None], -yaw[:, None])            # (T, J, 3)
-    turn = motion._wrap(motion.heading(partner) - yaw)
+    turn = motion._wrap(partner_yaw - yaw)
     T = len(lead)
     return np.concatenate([seen[:, 0, [0, 2]], np.cos(turn)[:, None], np.sin(turn)[:, None],
                            seen.reshape(T, -1)], axis=1).astype(np.float32)
 
 
-def place(relation_frame: np.ndarray, lead: np.ndarray) -> tuple[float, float, float]:
-    """Where a relation frame puts the partner's root (x, z) and heading, given the lead's pose (J, 3)."""
-    yaw = float(motion.heading(lead[None])[0])
-    x, z = relation_frame[0], relation_frame[1]
+def place(relation_frame: np.ndarray, lead: np.ndarray, yaw: np.ndarray | None = None
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where relation frames (..., ≥ PLACEMENT) put the partner's root (x, z) and heading, given the
+    lead's poses (..., J, 3) (and headings); each of the three (...)."""
+    yaw = motion.heading(lead) if yaw is None else yaw
+    x, z = relation_frame[..., 0], relation_frame[..., 1]
     c, s = np.cos(yaw), np.sin(yaw)
-    return (float(lead[0, 0] + c * x + s * z), float(lead[0, 2] - s * x + c * z),
-            float(yaw + np.arctan2(relation_frame[3], relation_frame[2])))
+    return (lead[..., 0, 0] + c * x + s * z, lead[..., 0, 2] - s * x + c * z,
+            yaw + np.arctan2(relation_frame[..., 3], relation_frame[..., 2]))
 
 
 # ---- attention over a sliding window ------------------------------------------------------------
@@ -86,16 +93,26 @@ def band(T: int, window: int, device) -> torch.Tensor:
     return (d >= 0) & (d < window)
 
 
-@dataclass
-class Cache:
-    """The last `window` keys and values an attention has seen, already rotated."""
-    keys: torch.Tensor | None = None
-    values: torch.Tensor | None = None
+class Ring:
+    """The last `window` keys and values an attention has seen (already rotated), in a fixed buffer
+    written round and round: the n-th frame lives in slot n mod window. Attention does not care in
+    which order its keys lie (each carries its position in its rotation), so nothing is ever
+    shifted or copied, and a step costs the same at the tenth minute as at the first."""
 
-    def add(self, k: torch.Tensor, v: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
-        self.keys = k if self.keys is None else torch.cat([self.keys, k], dim=2)[:, :, -window:]
-        self.values = v if self.values is None else torch.cat([self.values, v], dim=2)[:, :, -window:]
-        return self.keys, self.values
+    def __init__(self, rows: int, heads: int, head_dim: int, window: int, device):
+        self.keys = torch.zeros(rows, heads, window, head_dim, device=device)
+        self.values = torch.zeros_like(self.keys)
+        self.seen = 0
+
+    def add(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One frame's keys and values (rows, heads, 1, head_dim) → all the window's."""
+        window = self.keys.shape[2]
+        slot = self.seen % window
+        self.keys[:, :, slot:slot + 1] = k
+        self.values[:, :, slot:slot + 1] = v
+        self.seen += 1
+        n = min(self.seen, window)
+        return self.keys[:, :, :n], self.values[:, :, :n]
 
 
 class Attention(nn.Module):
@@ -105,9 +122,9 @@ class Attention(nn.Module):
     def __init__(self, c: DuetConfig):
         super().__init__()
         self.h, self.window, self.dropout = c.n_heads, c.window, c.dropout
-        self.q = nn.Linear(c.d_model, c.d_model)
-        self.kv = nn.Linear(c.d_model, 2 * c.d_model)
-        self.out = nn.Linear(c.d_model, c.d_model)
+        self.q = Linear(c.d_model, c.d_model)
+        self.kv = Linear(c.d_model, 2 * c.d_model)
+        self.out = Linear(c.d_model, c.d_model)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         return x.unflatten(-1, (self.h, -1)).transpose(1, 2)            # (B, H, T, D)
@@ -121,22 +138,8 @@ class Attention(nn.Module):
                                            dropout_p=self.dropout if self.training else 0.0)
         return self.out(y.transpose(1, 2).flatten(-2))
 
-    def step(self, x: torch.Tensor, source: torch.Tensor, angle: torch.Tensor, cache: Cache) -> torch.Tensor:
-        """One frame (B, 1, d) against its source frame (B, 1, d), with the cache of earlier ones."""
-        q = rotate(self._heads(self.q(x)), angle)
-        k, v = self.kv(source).chunk(2, dim=-1)
-        keys, values = cache.add(rotate(self._heads(k), angle), self._heads(v), self.window)
-        y = F.scaled_dot_product_attention(q, keys, values)
-        return self.out(y.transpose(1, 2).flatten(-2))
-
 
 # ---- the sequence VAE ---------------------------------------------------------------------------
-
-@dataclass
-class VaeState:
-    cache: Cache
-    lstm: tuple[torch.Tensor, torch.Tensor] | None = None
-
 
 class SequenceVAE(nn.Module):
     """Frames (B, T, n) → a latent per frame (its mean and log-variance), from attention over the
@@ -146,12 +149,12 @@ class SequenceVAE(nn.Module):
         super().__init__()
         d = c.d_model
         self.head_dim = d // c.n_heads
-        self.embed = nn.Linear(n, d)
-        self.norm = nn.LayerNorm(d)
+        self.embed = Linear(n, d)
+        self.norm = LayerNorm(d)
         self.attention = Attention(c)
         self.lstm = nn.LSTM(d, d, batch_first=True)
-        self.posterior = nn.Linear(d, 2 * c.latent)
-        self.unlatent = nn.Linear(c.latent, d)
+        self.posterior = Linear(d, 2 * c.latent)
+        self.unlatent = Linear(c.latent, d)
         self.decoder = nn.LSTM(d, d, batch_first=True)
         self.smooth = nn.Conv1d(d, n, kernel_size=3)        # causal: padded on the left only
 
@@ -167,14 +170,6 @@ class SequenceVAE(nn.Module):
         h, _ = self.decoder(F.relu(self.unlatent(z)))
         h = F.pad(h.permute(0, 2, 1), (2, 0))             # (B, d, T): time and channels permuted, not reshaped
         return self.smooth(h).permute(0, 2, 1)
-
-    def step(self, x: torch.Tensor, angle: torch.Tensor, state: VaeState) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.embed(x)
-        n = self.norm(h)
-        h = h + self.attention.step(n, n, angle, state.cache)
-        h, state.lstm = self.lstm(h, state.lstm)
-        mu, logvar = self.posterior(h).chunk(2, dim=-1)
-        return mu, logvar.clamp(-8, 8)
 
 
 def sample(mu: torch.Tensor, logvar: torch.Tensor, scale: float | torch.Tensor = 1.0,
@@ -195,9 +190,9 @@ class DecoderLayer(nn.Module):
     def __init__(self, c: DuetConfig):
         super().__init__()
         d = c.d_model
-        self.n1, self.n2, self.n3 = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
+        self.n1, self.n2, self.n3 = LayerNorm(d), LayerNorm(d), LayerNorm(d)
         self.itself, self.memory = Attention(c), Attention(c)
-        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d), nn.Dropout(c.dropout))
+        self.mlp = Sequential(Linear(d, 4 * d), GELU(), Linear(4 * d, d), Dropout(c.dropout))
 
     def forward(self, x, memory, angles):
         n = self.n1(x)
@@ -205,27 +200,61 @@ class DecoderLayer(nn.Module):
         x = x + self.memory(self.n2(x), memory, angles)
         return x + self.mlp(self.n3(x))
 
-    def step(self, x, memory, angle, caches: tuple[Cache, Cache]):
-        n = self.n1(x)
-        x = x + self.itself.step(n, n, angle, caches[0])
-        x = x + self.memory.step(self.n2(x), memory, angle, caches[1])
-        return x + self.mlp(self.n3(x))
-
 
 @dataclass
 class DuetOutput:
     next: torch.Tensor                         # (B, T, n_features): the partner's next frames, normalised
+    placement: torch.Tensor | None             # (B, T, PLACEMENT): the next relation's placement, normalised
     latents: dict                              # name → (mu, logvar)
     reconstructions: dict                      # name → (B, T, n)
 
 
+class Encoders:
+    """The three VAE encoders stepped as one, a frame at a time: their weights stacked (as they are
+    when a live run starts) so that each operation runs once for all three. At one frame a step is
+    some fifty tiny operations whose count, not their arithmetic, is its cost."""
+
+    def __init__(self, vaes: list[SequenceVAE], c: DuetConfig, rows: int, device):
+        def stacked(get, transpose: bool = False) -> torch.Tensor:
+            w = torch.stack([get(v).detach() for v in vaes])
+            return w.transpose(-1, -2).contiguous() if transpose else w.unsqueeze(1)
+        self.embed = [(v.embed.weight.detach(), v.embed.bias.detach()) for v in vaes]
+        self.norm_w, self.norm_b = stacked(lambda v: v.norm.weight), stacked(lambda v: v.norm.bias)
+        a = lambda v: v.attention
+        self.qkv_w = stacked(lambda v: torch.cat([a(v).q.weight, a(v).kv.weight]), True)      # (3, d, 3d)
+        self.qkv_b = stacked(lambda v: torch.cat([a(v).q.bias, a(v).kv.bias]))
+        self.out_w, self.out_b = stacked(lambda v: a(v).out.weight, True), stacked(lambda v: a(v).out.bias)
+        self.ih_w, self.hh_w = stacked(lambda v: v.lstm.weight_ih_l0, True), stacked(lambda v: v.lstm.weight_hh_l0, True)
+        self.lstm_b = stacked(lambda v: v.lstm.bias_ih_l0 + v.lstm.bias_hh_l0)
+        self.post_w, self.post_b = stacked(lambda v: v.posterior.weight, True), stacked(lambda v: v.posterior.bias)
+        self.d, self.heads = c.d_model, c.n_heads
+        self.ring = Ring(len(vaes) * rows, c.n_heads, c.d_model // c.n_heads, c.window, device)
+        self.h = torch.zeros(len(vaes), rows, c.d_model, device=device)                   # the LSTMs' state
+        self.c = torch.zeros_like(self.h)
+
+    def step(self, frames: list[torch.Tensor], angle: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each VAE's frame (B, n) → the latents' means and log-variances (3, B, latent): what
+        SequenceVAE.encode gives at the newest frame."""
+        h = torch.stack([F.linear(x, w, b) for x, (w, b) in zip(frames, self.embed)])     # (3, B, d)
+        n = torch.addcmul(self.norm_b, F.layer_norm(h, (self.d,)), self.norm_w)
+        q, k, v = torch.baddbmm(self.qkv_b, n, self.qkv_w).split(self.d, dim=-1)
+        heads = lambda x: x.reshape(-1, self.heads, 1, self.d // self.heads)              # (3B, H, 1, D)
+        keys, values = self.ring.add(rotate(heads(k), angle), heads(v))
+        y = F.scaled_dot_product_attention(rotate(heads(q), angle), keys, values).reshape(h.shape)
+        h = h + torch.baddbmm(self.out_b, y, self.out_w)
+        # the LSTM cell, PyTorch's gate order (input, forget, cell, output)
+        i, f, g, o = torch.baddbmm(self.lstm_b, h, self.ih_w).baddbmm_(self.h, self.hh_w).chunk(4, dim=-1)
+        self.c = torch.sigmoid(f) * self.c + torch.sigmoid(i) * torch.tanh(g)
+        self.h = torch.sigmoid(o) * torch.tanh(self.c)
+        mu, logvar = torch.baddbmm(self.post_b, self.h, self.post_w).chunk(2, dim=-1)
+        return mu, logvar.clamp(-8, 8)
+
+
 @dataclass
 class DuetState:
-    """Everything a live pair carries between frames."""
-    lead: VaeState
-    partner: VaeState
-    relation: VaeState
-    decoder: list
+    """Everything live pairs carry between frames."""
+    encoders: Encoders
+    rings: list[tuple[Ring, Ring]]         # each decoder layer's: over the partner itself, over the memory
     frame: int = 0
 
 
@@ -237,11 +266,12 @@ class DuetModel(nn.Module):
         self.lead_vae = SequenceVAE(c.n_features, c)          # VAE 1
         self.partner_vae = SequenceVAE(c.n_features, c)       # VAE 2
         self.relation_vae = SequenceVAE(c.n_relation, c)      # VAE 3
-        self.memory = nn.Linear(2 * c.latent, c.d_model)
-        self.embed = nn.Linear(c.n_features + c.latent, c.d_model)
+        self.memory = Linear(2 * c.latent, c.d_model)
+        self.embed = Linear(c.n_features + c.latent, c.d_model)
         self.layers = nn.ModuleList(DecoderLayer(c) for _ in range(c.layers))
-        self.norm = nn.LayerNorm(c.d_model)
-        self.head = nn.Linear(c.d_model, c.n_features)
+        self.norm = LayerNorm(c.d_model)
+        self.head = Linear(c.d_model, c.n_features)
+        self.place = Linear(c.d_model, PLACEMENT)
         nn.init.zeros_(self.head.weight)                      # start by predicting "as the last frame"
         nn.init.zeros_(self.head.bias)
 
@@ -265,37 +295,53 @@ class DuetModel(nn.Module):
         h = self.embed(torch.cat([partner, z["partner"]], dim=-1))
         for layer in self.layers:
             h = layer(h, memory, angles)
-        out = partner + self.head(self.norm(h))
+        h = self.norm(h)
+        out, placement = partner + self.head(h), rel[..., :PLACEMENT] + self.place(h)
         recon = {}
         if reconstruct:
             recon = {"lead": self.lead_vae.decode(z["lead"]), "partner": self.partner_vae.decode(z["partner"]),
                      "relation": self.relation_vae.decode(z["relation"])}
-        return DuetOutput(out, latents, recon)
+        return DuetOutput(out, placement, latents, recon)
 
     def reconstruct_dancers(self, lead: torch.Tensor, partner: torch.Tensor) -> DuetOutput:
         """Only the single-dancer VAEs: each reconstructs its own dancer (the training's p-branch)."""
         angles = self._angles(lead.shape[1], 0, lead.device)
         latents = {"lead": self.lead_vae.encode(lead, angles), "partner": self.partner_vae.encode(partner, angles)}
         recon = {k: (self.lead_vae if k == "lead" else self.partner_vae).decode(sample(*v)) for k, v in latents.items()}
-        return DuetOutput(partner, latents, recon)
+        return DuetOutput(partner, None, latents, recon)
 
     # ---- live ----
 
-    def start(self) -> DuetState:
-        return DuetState(VaeState(Cache()), VaeState(Cache()), VaeState(Cache()),
-                         [(Cache(), Cache()) for _ in self.layers])
+    def start(self, pairs: int = 1) -> DuetState:
+        """A live run's state for `pairs` pairs, with the weights as they are now."""
+        c, device = self.config, next(self.parameters()).device
+        ring = lambda: Ring(pairs, c.n_heads, c.d_model // c.n_heads, c.window, device)
+        vaes = [self.lead_vae, self.partner_vae, self.relation_vae]
+        return DuetState(Encoders(vaes, c, pairs, device), [(ring(), ring()) for _ in self.layers])
 
     def step(self, lead: torch.Tensor, partner: torch.Tensor, rel: torch.Tensor, state: DuetState,
-             noise: float | torch.Tensor = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One frame for every pair (B, 1, ·) → the partner's next frame (B, 1, n_features); `noise`
-        scales the latents' sampled spread (0: their means), per pair as a (B, 1, 1) tensor."""
+             noise: float | torch.Tensor = 0.0, generator: torch.Generator | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One frame for every pair (B, 1, ·) → the partner's next frame (B, 1, n_features) and its
+        placement (B, 1, PLACEMENT), as `forward` makes them at the newest frame; `noise` scales the
+        latents' sampled spread (0: their means), per pair as a (B, 1, 1) tensor."""
+        c = self.config
         angle = self._angles(1, state.frame, lead.device)
-        z_lead = sample(*self.lead_vae.step(lead, angle, state.lead), noise, generator)
-        z_partner = sample(*self.partner_vae.step(partner, angle, state.partner), noise, generator)
-        z_rel = sample(*self.relation_vae.step(rel, angle, state.relation), noise, generator)
+        mu, logvar = state.encoders.step([lead[:, 0], partner[:, 0], rel[:, 0]], angle)
+        z_lead, z_partner, z_rel = sample(mu, logvar, noise[:, 0] if torch.is_tensor(noise) else noise, generator)
         memory = self.memory(torch.cat([z_lead, z_rel], dim=-1))
-        h = self.embed(torch.cat([partner, z_partner], dim=-1))
-        for layer, caches in zip(self.layers, state.decoder):
-            h = layer.step(h, memory, angle, caches)
+        h = self.embed(torch.cat([partner[:, 0], z_partner], dim=-1))
+        heads = lambda x: x.reshape(-1, c.n_heads, 1, c.d_model // c.n_heads)
+        attend = lambda q, keys, values: F.scaled_dot_product_attention(rotate(heads(q), angle), keys, values
+                                                                        ).reshape(h.shape)
+        for layer, (itself, remembered) in zip(self.layers, state.rings):
+            a, n = layer.itself, layer.n1(h)
+            k, v = a.kv(n).chunk(2, dim=-1)
+            h = h + a.out(attend(a.q(n), *itself.add(rotate(heads(k), angle), heads(v))))
+            a = layer.memory
+            k, v = a.kv(memory).chunk(2, dim=-1)
+            h = h + a.out(attend(a.q(layer.n2(h)), *remembered.add(rotate(heads(k), angle), heads(v))))
+            h = h + layer.mlp(layer.n3(h))
         state.frame += 1
-        return partner + self.head(self.norm(h))
+        h = self.norm(h)
+        return (partner[:, 0] + self.head(h))[:, None], (rel[:, 0, :PLACEMENT] + self.place(h))[:, None]

@@ -6,6 +6,12 @@ positions is exact): mirrored left/right, lead and follower swapped. (Turning th
 vertical is no augmentation at all: every feature is already measured from the dancers' own
 headings.) Whole takes are held out (14 and 15).
 
+Live, the partner stands where its own predicted steps took it, and that drifts from where a
+follower would be; trained only on real pairs, the network never sees a drifted relation and cannot
+learn to undo one. So in half the windows the relation it is shown is the partner's, moved and
+turned by a drift that grows over the window (`place_drift`), while the placement it must predict
+is the real next one.
+
 Losses: the partner's next frame (MSE, normalised like the inputs), a velocity loss (the change
 over `velocity_lag` frames against the real one), the three VAEs' reconstructions, and their KL
 with annealing (monotonic, cyclical or none). With probability `p_dancers` (drawn uniformly, so p
@@ -24,7 +30,7 @@ import torch.nn.functional as F
 from .. import motion, schedules
 from ..dataset import MotionDataset
 from ..train import TrainConfig
-from .model import DuetConfig, DuetModel, kl, relation
+from .model import PLACEMENT, DuetConfig, DuetModel, kl, relation
 
 DATA = "cmu-salsa"                    # what `train duet` trains on unless told
 
@@ -45,6 +51,8 @@ class Options:
     rollout_passes: int = 1           # passes that make the partner's own past: pass k sees pass k−1's predictions,
                                       # so drift compounds over k frames, as it does live
     input_noise: float = 0.03
+    place_drift: float = 0.3          # metres (and 1.5× that in radians): the spread of the relation's drift
+    w_place: float = 1.0
     mirror: bool = True
     swap: bool = True
 
@@ -65,6 +73,18 @@ def pair_features(lead: np.ndarray, partner: np.ndarray) -> tuple[np.ndarray, np
     return motion.encode(lead)[0], motion.encode(partner)[0], relation(lead, partner)
 
 
+def drifted(partner: np.ndarray, rng: np.random.Generator, spread: float) -> np.ndarray:
+    """The partner (T, J, 3) moved and turned about its own root by an offset and a drift that grows
+    linearly over the window (each drawn with `spread` metres, 1.5 × `spread` radians): where a
+    partner that steered by its own steps might stand instead."""
+    s = np.linspace(0.0, 1.0, len(partner))[:, None]
+    shift = rng.normal(0, spread, 2) + rng.normal(0, spread, 2) * s                       # (T, 2)
+    turn = (rng.normal(0, 1.5 * spread) + rng.normal(0, 1.5 * spread) * s)[:, 0]          # (T,)
+    root = partner[:, :1] * np.array([1.0, 0.0, 1.0])
+    moved = motion._rotate_y(partner - root, turn[:, None]) + root
+    return (moved + np.stack([shift[:, 0], np.zeros(len(s)), shift[:, 1]], -1)[:, None]).astype(partner.dtype)
+
+
 class PairSampler:
     """Random windows of both dancers from the chosen clips, augmented, as normalised features."""
 
@@ -79,9 +99,9 @@ class PairSampler:
         self.weights = weights / weights.sum()
         self.rng = np.random.default_rng(seed)
 
-    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lead, partner, relation), each (B, length + 1, ·) float32, normalised."""
-        out = [[], [], []]
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(lead, partner, relation shown, real placement), each (B, length + 1, ·) float32, normalised."""
+        out = [[], [], [], []]
         for _ in range(size):
             clip = self.clips[self.rng.choice(len(self.clips), p=self.weights)]
             start = self.rng.integers(0, len(clip) - self.length + 1)
@@ -91,12 +111,17 @@ class PairSampler:
                 lead, partner = partner, lead
             if self.augment and self.options.mirror and self.rng.random() < 0.5:
                 lead, partner = motion.mirror(lead), motion.mirror(partner)
-            for i, f in enumerate(pair_features(lead, partner)):
+            features = pair_features(lead, partner)
+            shown = features[2]
+            if self.augment and self.options.place_drift > 0 and self.rng.random() < 0.5:
+                shown = relation(lead, drifted(partner, self.rng, self.options.place_drift))
+            for i, f in enumerate(features[:2] + (shown, features[2][:, :PLACEMENT])):
                 out[i].append(f)
         s = self.stats
         return ((np.stack(out[0]) - s["dancer_mean"]) / s["dancer_std"],
                 (np.stack(out[1]) - s["dancer_mean"]) / s["dancer_std"],
-                (np.stack(out[2]) - s["relation_mean"]) / s["relation_std"])
+                (np.stack(out[2]) - s["relation_mean"]) / s["relation_std"],
+                (np.stack(out[3]) - s["relation_mean"][:PLACEMENT]) / s["relation_std"][:PLACEMENT])
 
 
 def statistics(ds: MotionDataset, clips: list[int]) -> dict[str, np.ndarray]:
@@ -117,10 +142,11 @@ def statistics(ds: MotionDataset, clips: list[int]) -> dict[str, np.ndarray]:
             "bone_lengths": bones.astype(np.float32)}           # the dancers' median: what the live partner keeps
 
 
-def split(lead: torch.Tensor, partner: torch.Tensor, rel: torch.Tensor):
+def split(lead: torch.Tensor, partner: torch.Tensor, rel: torch.Tensor, placement: torch.Tensor):
     """Windows of length + 1 → the model's aligned inputs and its targets: the partner's frame t+1
-    is made from the partner and the relation up to t, and the lead up to t+1."""
-    return lead[:, 1:], partner[:, :-1], rel[:, :-1], partner[:, 1:]
+    (and where it stands then) is made from the partner and the relation up to t, and the lead up
+    to t+1."""
+    return lead[:, 1:], partner[:, :-1], rel[:, :-1], partner[:, 1:], placement[:, 1:]
 
 
 def velocity_loss(predicted: torch.Tensor, real: torch.Tensor, lag: int) -> torch.Tensor:
@@ -155,7 +181,7 @@ class Task:
 
     def losses(self, model, step: int) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         tc, o = self.tc, self.options
-        lead, partner, rel, target = split(*self._tensors(self.batches, tc.batch_size))
+        lead, partner, rel, target, placement = split(*self._tensors(self.batches, tc.batch_size))
         plain = model.module if hasattr(model, "module") else model
         kl_w = kl_weight(step, tc.steps, o)
         if self.dancers_only():
@@ -178,10 +204,11 @@ class Task:
         out = model(*noisy)
         inputs = {"lead": lead, "partner": partner, "relation": rel}
         losses = {"mse": F.mse_loss(out.next, target),
+                  "place": F.mse_loss(out.placement, placement),
                   "velocity": velocity_loss(out.next, target, o.velocity_lag),
                   "reconstruction": sum(F.mse_loss(out.reconstructions[k], inputs[k]) for k in inputs) / 3,
                   "kl": sum(kl(*v) for v in out.latents.values())}
-        return losses, {"mse": 1.0, "velocity": o.w_velocity, "reconstruction": o.w_reconstruction, "kl": kl_w}
+        return losses, {"mse": 1.0, "place": o.w_place, "velocity": o.w_velocity, "reconstruction": o.w_reconstruction, "kl": kl_w}
 
     def dancers_only(self) -> bool:
         """Whether this step trains only the single-dancer VAEs: with probability p_dancers, uniformly
@@ -190,13 +217,16 @@ class Task:
 
     @torch.no_grad()
     def validate(self, model: DuetModel, batches: int = 8, batch_size: int = 32) -> dict[str, float]:
-        """On held-out takes: next-frame error, beside a partner that only holds its last frame."""
-        totals = {"mse": 0.0, "mse_hold": 0.0, "velocity": 0.0}
+        """On held-out takes: next-frame and placement error, beside a partner that holds its last
+        frame and its place."""
+        totals = {"mse": 0.0, "mse_hold": 0.0, "place": 0.0, "place_hold": 0.0, "velocity": 0.0}
         for _ in range(batches):
-            lead, partner, rel, target = split(*self._tensors(self.held, batch_size))
+            lead, partner, rel, target, placement = split(*self._tensors(self.held, batch_size))
             out = model(lead, partner, rel, noise=0.0, reconstruct=False)
             totals["mse"] += float(F.mse_loss(out.next, target)) / batches
             totals["mse_hold"] += float(F.mse_loss(partner, target)) / batches
+            totals["place"] += float(F.mse_loss(out.placement, placement)) / batches
+            totals["place_hold"] += float(F.mse_loss(rel[..., :PLACEMENT], placement)) / batches
             totals["velocity"] += float(velocity_loss(out.next, target, self.options.velocity_lag)) / batches
         return totals
 
