@@ -269,28 +269,32 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
 
 def cmd_eval_solo(args: argparse.Namespace) -> None:
     from models.sampling import SamplingParams
-    from models.solo.evaluate import evaluate
+    from models.solo.evaluate import BODY, contexts, evaluate
     model, meta = load_model(args.checkpoint, "solo", args.device)
     ds, _ = load_dataset(args.data)
     params = dataclass_from_args(SamplingParams, args)
-    frames = int(args.minutes * 60 * ds.fps)
+    frames = int(args.minutes * 60 * ds.fps) * (1 + len(contexts(ds, model)))
     with _progress(f"{args.minutes:g}-minute rollouts", frames) as advance:
         result = evaluate(model, meta, ds, params, args.minutes, args.seed, advance)
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    table = Table(title=f"solo model on held-out {ds.source.split()[0]} ({args.minutes:g} min per label, sampler {params.sampler})")
-    for col in ("label", "emotion acc", "speed gen/real", "frozen", "jerk gen/real", "bone error"):
-        table.add_column(col, justify="right")
+    table = Table(title=f"solo model, {args.minutes:g}-minute rollouts per label from {len(result['starts'])} starts "
+                        f"× {result['draws']} (sampler {params.sampler}): generated / real")
+    units = {"limb_speed": "{:.2f} m/s", "hand_height": "{:+.2f} m", "trunk_lean": "{:.0f}°", "cadence": "{:.2f}/s",
+             "foot_skating": "{:.2f} m/s", "jerk": "{:.0f}", "bone_error": "{:.1%}", "frozen": "{:.1%}"}
+    table.add_column("label")
+    for col in ("emotion read",) + BODY:
+        table.add_column(col.replace("_", " "), justify="right")
     for name, r in result["per_label"].items():
-        table.add_row(name, f"{r['emotion_accuracy']:.2f}", f"{r['speed_ratio']:.2f}", f"{r['frozen_fraction']:.1%}",
-                      f"{r['jerk_ratio']:.2f}", f"{r['bone_error']:.1%}")
+        g, real = r["generated"], r["real"]
+        table.add_row(name, f"{g['accuracy']:.2f} / {real['accuracy']:.2f}",
+                      *(f"{units[k].format(g[k])} / {units[k].format(real[k])}" for k in BODY))
     show(table)
-    out.print(f"emotion accuracy: generated {result['emotion_accuracy_generated']:.2f}, real held-out "
-              f"{result['emotion_accuracy_real_heldout']:.2f} (ratio {result['emotion_accuracy_ratio']:.2f})\n"
-              f"speed ratio {result['speed_ratio_min']:.2f}–{result['speed_ratio_max']:.2f}, frozen "
-              f"{result['frozen_fraction']:.1%}, jerk ratio {result['jerk_ratio']:.2f}, bone error "
-              f"{result['bone_error']:.1%}, diversity {result['diversity_m']:.3f} m")
+    acc = result["accuracy"]
+    out.print(f"emotion read, label-balanced: generated {acc['generated_balanced']:.2f}, real (leave-one-action-out) "
+              f"{acc['real_balanced']:.2f}, ratio {acc['ratio_balanced']:.2f}; pooled {acc['generated_pooled']:.2f} / "
+              f"{acc['real_pooled']:.2f}, ratio {acc['ratio_pooled']:.2f}; diversity {result['diversity_m']:.3f} m")
 
 
 def cmd_bench_solo(args: argparse.Namespace) -> None:
@@ -385,6 +389,7 @@ def cmd_eval_duet(args: argparse.Namespace) -> None:
             ("limb speed ratio", "limb_speed_ratio", None, "{:.2f}"),
             ("response lag s (≥ 0)", "response_lag_s", "response_lag_s_real", "{:+.2f}"),
             ("faces the lead (cos)", "facing", "facing_real", "{:.2f}"),
+            ("reach guard acted", "reach_guard", None, "{:.0%}"),
             ("lead travels: hip KS", "travel_ks", None, "{:.2f}"),
             ("... ignoring it: model", "travel_ks_ignoring", "travel_ks_real_ignoring", "{:.2f}")]
     for label, key, real, fmt in rows:

@@ -123,6 +123,13 @@ class Clip:
     heldout: bool
 
 
+def action(clip_name: str) -> str:
+    """What a clip shows being done, from its name: Bandai's `dataset-N_{content}_{style}_{take}`
+    gives its content; any other clip is its own action (nothing says two clips do the same thing)."""
+    parts = clip_name.split("_")
+    return parts[1] if len(parts) == 4 and parts[0].startswith("dataset-") else clip_name
+
+
 def resample(p: np.ndarray, src_fps: float, fps: float) -> np.ndarray:
     """Linear resampling along axis 0; an integer ratio keeps every k-th frame exactly."""
     if abs(src_fps - fps) < 1e-6:

@@ -1,6 +1,7 @@
 """Measures of motion that apply to any family's output and to real motion alike, so that the two
 are always computed the same way: an emotion classifier over window statistics trained only on real
-training clips, joint speed, frozen seconds, jerk, bone lengths.
+clips, joint speed (in the world, and of the limbs about the root), hand height, trunk lean,
+cadence, foot skating, frozen seconds, jerk, bone lengths.
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from . import motion, skeleton
 
 WINDOW_S = 4.0
 FROZEN_SPEED = 0.05       # m/s mean joint speed (root-relative) below which a second counts as frozen
+FEET = [skeleton.INDEX[n] for n in ("l_ankle", "l_toe", "r_ankle", "r_toe")]
+CONTACT = 0.05            # metres above the clip's floor within which a foot is on the ground
+HANDS = [skeleton.INDEX[n] for n in ("l_wrist", "r_wrist")]
 
 
 def local_positions(p: np.ndarray) -> np.ndarray:
@@ -71,6 +75,42 @@ class EmotionClassifier:
 def mean_speed(p: np.ndarray, fps: float) -> float:
     """Mean joint speed (m/s) of world positions (T, J, 3)."""
     return float(motion.joint_speed(p, fps).mean())
+
+
+def limb_speed(p: np.ndarray, fps: float) -> float:
+    """Mean root-relative joint speed (m/s): how much the limbs move, travel left out."""
+    return float(np.linalg.norm(np.diff(local_positions(p), axis=0), axis=-1).mean() * fps)
+
+
+def hand_height(p: np.ndarray) -> float:
+    """Mean height of the wrists above the pelvis (m): raised, proud arms against hanging, tired ones."""
+    return float((p[:, HANDS, 1] - p[:, None, 0, 1]).mean())
+
+
+def trunk_lean(p: np.ndarray) -> float:
+    """Mean angle (degrees) of the pelvis-to-neck line from the vertical: a slumped or a straight back."""
+    spine = p[:, skeleton.INDEX["neck"]] - p[:, 0]
+    return float(np.degrees(np.arccos(np.clip(spine[:, 1] / np.linalg.norm(spine, axis=-1), -1, 1))).mean())
+
+
+def _on_ground(feet: np.ndarray) -> np.ndarray:
+    """(T, F) whether each foot joint is within CONTACT of the clip's floor (its 2nd-percentile height)."""
+    return feet[..., 1] < np.percentile(feet[..., 1], 2) + CONTACT
+
+
+def foot_skating(p: np.ndarray, fps: float) -> float:
+    """Mean horizontal speed (m/s) of feet while on the ground."""
+    feet = p[:, FEET]
+    speed = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1) * fps
+    down = _on_ground(feet)
+    down = down[1:] & down[:-1]
+    return float(speed[down].mean()) if down.any() else 0.0
+
+
+def cadence(p: np.ndarray, fps: float) -> float:
+    """Foot touch-downs per second (either ankle arriving on the ground)."""
+    down = _on_ground(p[:, [FEET[0], FEET[2]]])
+    return float((down[1:] & ~down[:-1]).sum() / max(1e-9, (len(p) - 1) / fps))
 
 
 def frozen_fraction(p: np.ndarray, fps: float) -> float:

@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from bridge.cli import main
@@ -17,10 +18,41 @@ def test_eval_reports_every_label_beside_real_motion(solo_model, capsys):
     assert main(["eval", "solo", "--data", "bandai", "--minutes", "0.15", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert list(result["per_label"]) == solo_model[1]["labels"]
+    assert result["starts"][0] == "rest pose" and len(result["starts"]) == 4
     for r in result["per_label"].values():
-        assert r["speed_ratio"] > 0 and 0 <= r["frozen_fraction"] <= 1 and 0 <= r["real_frozen_fraction"] <= 1
-    assert 0 <= result["emotion_accuracy_generated"] <= 1 and 0 < result["emotion_accuracy_real_heldout"] <= 1
-    assert result["diversity_m"] > 0
+        for side in ("generated", "real"):
+            assert 0 <= r[side]["accuracy"] <= 1 and r[side]["limb_speed"] > 0 and 0 <= r[side]["frozen"] <= 1
+            assert r[side]["cadence"] >= 0 and 0 < r[side]["trunk_lean"] < 90
+        assert r["real"]["bone_error"] < 0.01 and r["real"]["windows"] > 0
+    baseline = result["real_baseline"]
+    assert baseline["method"] == "leave-one-action-out" and len(baseline["actions"]) == 10   # all 7 emotions do 10
+    assert 0 < result["accuracy"]["real_balanced"] <= 1 and result["diversity_m"] > 0
+
+
+def _confounded(bandai_bvh, same_cue_everywhere: bool):
+    """Two emotions, two actions, from the real fixture clip: in action "a" calm is slow and wild
+    fast; in action "b" the same, or the other way round (the cue does not carry across actions)."""
+    from models import skeleton
+    from models.bvh import read_bvh
+    from models.dataset import Clip, assemble
+    p = skeleton.from_bvh(read_bvh(bandai_bvh))
+    loop = lambda q: np.concatenate([q, q[-2:0:-1]] * 20)[:150, None]
+    slow, fast = loop(p), loop(p[::3])
+    clips = []
+    for act, calm_fast in (("a", False), ("b", not same_cue_everywhere)):
+        for take in range(2):
+            for label, is_fast in (("calm", calm_fast), ("wild", not calm_fast)):
+                clips.append(Clip(f"dataset-1_{act}_{label}_{take:03d}", label, fast if is_fast else slow, False))
+    return assemble(clips, 30.0, "fixture", ["calm", "wild"])
+
+
+def test_the_real_baseline_reads_each_action_with_a_classifier_that_never_saw_it(bandai_bvh):
+    from models.solo.evaluate import real_baseline
+    carried = real_baseline(_confounded(bandai_bvh, same_cue_everywhere=True))
+    assert carried["actions"] == ["a", "b"] and carried["accuracy_balanced"] > 0.9
+    # a cue that flips between actions reads perfectly within an action, but not on one never seen
+    flipped = real_baseline(_confounded(bandai_bvh, same_cue_everywhere=False))
+    assert flipped["accuracy_balanced"] < 0.1
 
 
 def test_eval_on_clips_too_short_to_judge_says_so(tmp_path, bandai_bvh, salsa_pair, capsys):

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import motion, skeleton
 from ..dataset import MotionDataset
-from ..metrics import bone_lengths, local_positions
+from ..metrics import bone_lengths, foot_skating, limb_speed, mean_speed
 from .live import Partner
 from .model import DuetModel, relation
 
@@ -34,8 +34,6 @@ STARTS_EVERY_S = 1.0
 BUCKETS = ((0.0, 0.7, "near (< 0.7 m)"), (0.7, 1.2, "mid (0.7-1.2 m)"), (1.2, np.inf, "far (> 1.2 m)"))
 TORSO = [skeleton.INDEX[n] for n in ("pelvis", "spine", "chest", "neck", "head")]
 TOUCH = 0.2                  # metres: torso joints of the two closer than this interpenetrate
-FEET = [skeleton.INDEX[n] for n in ("l_ankle", "l_toe", "r_ankle", "r_toe")]
-CONTACT = 0.05               # metres above the clip's floor within which a foot is on the ground
 DRIFT_RADIUS = 1.5           # metres: the reaction test's lead travels round a circle this big ...
 DRIFT_PERIOD_S = 30.0        # ... once in this long (about 0.3 m/s, a slow walk)
 MAX_LAG_S = 2.0
@@ -90,26 +88,10 @@ def interpenetration(a: np.ndarray, b: np.ndarray) -> float:
     return float((d.min(axis=(1, 2)) < TOUCH).mean())
 
 
-def foot_skating(p: np.ndarray, fps: float) -> float:
-    """Mean horizontal speed (m/s) of feet while on the ground (within CONTACT of the clip's floor)."""
-    feet = p[:, FEET]
-    floor = np.percentile(feet[..., 1], 2)
-    speed = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1) * fps
-    down = (feet[1:, :, 1] < floor + CONTACT) & (feet[:-1, :, 1] < floor + CONTACT)
-    return float(speed[down].mean()) if down.any() else 0.0
-
-
 def bone_error(p: np.ndarray, reference: np.ndarray) -> float:
     """Mean relative difference of bone lengths from a reference body's (its median lengths)."""
     want = np.median(bone_lengths(reference), axis=0)
     return float(np.mean(np.abs(bone_lengths(p) - want) / np.maximum(want, 1e-6)))
-
-
-def speeds(p: np.ndarray, fps: float) -> tuple[float, float]:
-    """Mean joint speed (m/s): in the world (travel included), and relative to the root (the limbs)."""
-    world = np.linalg.norm(np.diff(p, axis=0), axis=-1).mean() * fps
-    local = np.linalg.norm(np.diff(local_positions(p), axis=0), axis=-1).mean() * fps
-    return float(world), float(local)
 
 
 def _speed_series(p: np.ndarray, fps: float) -> np.ndarray:
@@ -200,7 +182,8 @@ def evaluate(model: DuetModel, meta: dict, ds: MotionDataset, minutes: float = 1
         mine, travelled = made[:, 2 * i], made[:, 2 * i + 1]
         own_lead, travelling = leads[:, 2 * i], leads[:, 2 * i + 1]
         real = hip_distance(lead, follow)
-        (world, local), (real_world, real_local) = speeds(mine[last], fps), speeds(follow, fps)
+        world, real_world = mean_speed(mine[last], fps), mean_speed(follow, fps)
+        local, real_local = limb_speed(mine[last], fps), limb_speed(follow, fps)
         takes[name] = {
             "hip_distance_ks": ks(hip_distance(own_lead, mine), real),
             "hip_distance_m": float(hip_distance(own_lead, mine).mean()),
