@@ -95,3 +95,14 @@ def test_a_partner_pushed_away_comes_back_beside_its_lead(duet):
     # back to a dancer's distance (salsa partners: 0.6 m on average) within 3 s, walking, not jumping
     assert apart[0] > 1.4 and min(apart[-30:]) < 0.8, f"still {min(apart[-30:]):.2f} m away"
     assert max(steps[1:]) < 0.15
+
+
+def test_settling_between_frames_moves_work_out_of_the_step_and_changes_nothing(duet_model):
+    from models.duet.live import Partner
+    lead = salsa_lead()
+    settled, plain = Partner(*duet_model, seed=4), Partner(*duet_model, seed=4)
+    for t in range(60):
+        a = settled.step(lead[t][None])
+        settled.settle()                        # as the daemon does once a frame has gone out
+        assert settled.state.prepared is not None
+        np.testing.assert_allclose(a, plain.step(lead[t][None]), atol=1e-5)

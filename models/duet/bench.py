@@ -27,7 +27,9 @@ def bench(model: DuetModel, meta: dict, pairs=(1, 8), frames: int = 300, device:
         lead = partner.rest[None].repeat(B, 0) + rng.normal(0, 0.01, (B,) + partner.rest.shape).astype(np.float32)
         for _ in range(c.window + 16):                 # steady state: the windows full
             partner.step(lead)
-        step = _timed(lambda: partner.step(lead + rng.normal(0, 0.01, lead.shape).astype(np.float32)), frames, sync)
+        moved = lambda: lead + rng.normal(0, 0.01, lead.shape).astype(np.float32)
+        step = _timed(lambda: partner.step(moved()), frames, sync, before=partner.settle)
+        settle = _timed(partner.settle, frames, sync, before=lambda: partner.step(moved()))
         x = torch.randn(B, 1, c.n_features, device=device)
         r = torch.randn(B, 1, c.n_relation, device=device)
         state = model.start(B)
@@ -37,7 +39,7 @@ def bench(model: DuetModel, meta: dict, pairs=(1, 8), frames: int = 300, device:
         xs = torch.randn(B, c.window, c.n_features, device=device)
         rs = torch.randn(B, c.window, c.n_relation, device=device)
         full = _timed(lambda: model(xs, xs, rs, noise=1.0, reconstruct=False), max(30, frames // 4), sync)
-        row = {"device": str(device), "pairs": B, "window": c.window, "partner_step": step,
+        row = {"device": str(device), "pairs": B, "window": c.window, "partner_step": step, "partner_settle": settle,
                "model_incremental": incremental, "model_full_window": full,
                "speedup_p50": full["p50_ms"] / incremental["p50_ms"]}
         if soloist_factory is not None:

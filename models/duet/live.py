@@ -93,7 +93,9 @@ class Partner:
         self.trajectory: motion.Trajectory | None = None
         self.last_lead: np.ndarray | None = None
         self.last: np.ndarray | None = None                # the partners' last poses (P, J, 3)
-        self.yaws: tuple[np.ndarray, np.ndarray] | None = None   # the last lead's and partner's headings
+        self.lead_yaw: np.ndarray | None = None            # the last lead's heading
+        self._yaw: np.ndarray | None = None                # the partners' (taken when first needed)
+        self.scale: torch.Tensor | float = 1.0             # the latents' noise, as last asked
         self.frames = 0
         self.held = np.zeros(self.pairs, dtype=np.int64)   # frames the reach guard moved each pair
 
@@ -107,7 +109,26 @@ class Partner:
         self.trajectory.x, self.trajectory.z, self.trajectory.yaw = placed[:, 0], placed[:, 1], placed[:, 2]
         self.last_lead = lead
         self.last = self.trajectory.advance(np.repeat(self.still[None], len(lead), axis=0))
-        self.yaws = motion.heading(lead), motion.heading(self.last)
+        self.lead_yaw = motion.heading(lead)
+
+    @property
+    def yaw(self) -> np.ndarray:
+        """The partners' headings now."""
+        if self._yaw is None:
+            self._yaw = motion.heading(self.last)
+        return self._yaw
+
+    @torch.inference_mode()
+    def settle(self) -> None:
+        """What the next frame needs of the partners' own past, made once this frame has gone out
+        (DuetModel.prepare): their frames and their relation to their leads through the VAEs, and the
+        decoder's first attention over the partner itself. Only what the lead's next pose changes is
+        left for `step`. (The noise is the one last asked for: a new variance reaches the partner's
+        own latents a frame later than its lead's.)"""
+        if self.trajectory is None or self.state.prepared is not None:
+            return
+        rel = (relation(self.last_lead, self.last, (self.lead_yaw, self.yaw)) - self.rel_mean) / self.rel_std
+        self.model.prepare(self.prev[:, None], self._tensor(rel), self.state, self.scale, self.generator)
 
     def slide(self, by: np.ndarray) -> None:
         """Move every partner across the floor by (P, 2) metres (x, z), as it is."""
@@ -128,21 +149,20 @@ class Partner:
         starts from real history."""
         if self.trajectory is None:
             self._begin(lead)
-        # each body's heading is taken once, as it arrives, and kept for the next frame
-        lead_yaw, (last_lead_yaw, last_yaw) = motion.heading(lead), self.yaws
-        lead_f = (motion.step_features(self.last_lead, lead, (last_lead_yaw, lead_yaw)) - self.mean) / self.std
-        rel = (relation(self.last_lead, self.last, self.yaws) - self.rel_mean) / self.rel_std
-        scale = self._tensor(np.full((len(lead), 1), noise, dtype=np.float32) if np.ndim(noise) == 0
-                              else np.asarray(noise, dtype=np.float32).reshape(-1, 1))
-        nxt, placement = self.model.step(self._tensor(lead_f), self.prev[:, None], self._tensor(rel), self.state,
-                                         scale, self.generator)
+        self.scale = self._tensor(np.full((len(lead), 1), noise, dtype=np.float32) if np.ndim(noise) == 0
+                                  else np.asarray(noise, dtype=np.float32).reshape(-1, 1))
+        self.settle()                              # if the frame before has not
+        # each body's heading is taken once, and kept for the next frame
+        lead_yaw = motion.heading(lead)
+        lead_f = (motion.step_features(self.last_lead, lead, (self.lead_yaw, lead_yaw)) - self.mean) / self.std
+        nxt, placement = self.model.step(self._tensor(lead_f), None, None, self.state, self.scale, self.generator)
         nxt = nxt[:, 0]
         if real is not None:
             world = real.astype(np.float32)
             t = self.trajectory
             t.x, t.z, t.yaw = world[:, 0, 0].astype(np.float64), world[:, 0, 2].astype(np.float64), \
                 motion.heading(world).astype(np.float64)
-            self.prev = torch.as_tensor((motion.step_features(self.last, world, (last_yaw, t.yaw)) - self.mean)
+            self.prev = torch.as_tensor((motion.step_features(self.last, world, (self.yaw, t.yaw)) - self.mean)
                                         / self.std, device=self.device)
         else:
             # Run on its own output the network drifts (it is trained mostly on real pasts), and a
@@ -158,8 +178,7 @@ class Partner:
             placement = placement[:, 0].cpu().numpy() * self.rel_std[:PLACEMENT] + self.rel_mean[:PLACEMENT]
             world = self._within_reach(lead, self._anchor(lead, lead_yaw, world, placement))
         self.frames += 1
-        self.last_lead, self.last = lead, world
-        self.yaws = lead_yaw, motion.heading(world)
+        self.last_lead, self.last, self.lead_yaw, self._yaw = lead, world, lead_yaw, None
         return world
 
     def _anchor(self, lead: np.ndarray, lead_yaw: np.ndarray, partner: np.ndarray, placement: np.ndarray
@@ -262,7 +281,10 @@ class DuetLive:
         t.x[p], t.z[p], t.yaw[p] = was[0, 0], was[0, 2], float(motion.heading(was[None])[0])
 
     def settle(self) -> None:
+        """What this frame leaves for the next: the soloist's bookkeeping, and the partners' own past
+        through the network (Partner.settle)."""
         self.soloist.settle()
+        self.partner.settle()
 
     def rehearse(self) -> None:
         if self.solo_ran:

@@ -251,11 +251,23 @@ class Encoders:
 
 
 @dataclass
+class Prepared:
+    """What a live step needs from the partner's own past, made before its lead's frame arrives."""
+    partner: torch.Tensor                  # (B, n_features): the partner's frame
+    rel: torch.Tensor                      # (B, n_relation)
+    z_rel: torch.Tensor                    # (B, latent)
+    h: torch.Tensor                        # (B, d): through the first layer's attention over the partner itself
+    angle: torch.Tensor
+
+
+@dataclass
 class DuetState:
     """Everything live pairs carry between frames."""
-    encoders: Encoders
+    lead: Encoders                         # VAE 1, stepped once the lead's frame is there
+    own: Encoders                          # VAEs 2 and 3, the partner and the relation: known a frame ahead
     rings: list[tuple[Ring, Ring]]         # each decoder layer's: over the partner itself, over the memory
     frame: int = 0
+    prepared: Prepared | None = None
 
 
 class DuetModel(nn.Module):
@@ -316,32 +328,55 @@ class DuetModel(nn.Module):
         """A live run's state for `pairs` pairs, with the weights as they are now."""
         c, device = self.config, next(self.parameters()).device
         ring = lambda: Ring(pairs, c.n_heads, c.d_model // c.n_heads, c.window, device)
-        vaes = [self.lead_vae, self.partner_vae, self.relation_vae]
-        return DuetState(Encoders(vaes, c, pairs, device), [(ring(), ring()) for _ in self.layers])
+        return DuetState(Encoders([self.lead_vae], c, pairs, device),
+                         Encoders([self.partner_vae, self.relation_vae], c, pairs, device),
+                         [(ring(), ring()) for _ in self.layers])
 
-    def step(self, lead: torch.Tensor, partner: torch.Tensor, rel: torch.Tensor, state: DuetState,
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, self.config.n_heads, 1, self.config.d_model // self.config.n_heads)
+
+    def _attend(self, a: Attention, query: torch.Tensor, source: torch.Tensor, ring: Ring, angle) -> torch.Tensor:
+        """One frame of attention (B, d) from `query` over the ring, `source`'s key and value added."""
+        k, v = a.kv(source).chunk(2, dim=-1)
+        keys, values = ring.add(rotate(self._heads(k), angle), self._heads(v))
+        y = F.scaled_dot_product_attention(rotate(self._heads(a.q(query)), angle), keys, values)
+        return a.out(y.reshape(query.shape))
+
+    def prepare(self, partner: torch.Tensor, rel: torch.Tensor, state: DuetState, noise: float | torch.Tensor = 0.0,
+                generator: torch.Generator | None = None) -> None:
+        """The part of the next step that the lead's next frame does not change: the partner's frame
+        and its relation to the lead (B, 1, ·) through their VAEs, and the first decoder layer's
+        attention over the partner's own past. Live it runs once a frame has gone out, so the step
+        that waits on a new lead frame is shorter."""
+        angle = self._angles(1, state.frame, partner.device)
+        mu, logvar = state.own.step([partner[:, 0], rel[:, 0]], angle)
+        z_partner, z_rel = sample(mu, logvar, noise[:, 0] if torch.is_tensor(noise) else noise, generator)
+        h = self.embed(torch.cat([partner[:, 0], z_partner], dim=-1))
+        layer = self.layers[0]
+        n = layer.n1(h)
+        h = h + self._attend(layer.itself, n, n, state.rings[0][0], angle)
+        state.prepared = Prepared(partner[:, 0], rel[:, 0], z_rel, h, angle)
+
+    def step(self, lead: torch.Tensor, partner: torch.Tensor | None, rel: torch.Tensor | None, state: DuetState,
              noise: float | torch.Tensor = 0.0, generator: torch.Generator | None = None
              ) -> tuple[torch.Tensor, torch.Tensor]:
         """One frame for every pair (B, 1, ·) → the partner's next frame (B, 1, n_features) and its
         placement (B, 1, PLACEMENT), as `forward` makes them at the newest frame; `noise` scales the
-        latents' sampled spread (0: their means), per pair as a (B, 1, 1) tensor."""
-        c = self.config
-        angle = self._angles(1, state.frame, lead.device)
-        mu, logvar = state.encoders.step([lead[:, 0], partner[:, 0], rel[:, 0]], angle)
-        z_lead, z_partner, z_rel = sample(mu, logvar, noise[:, 0] if torch.is_tensor(noise) else noise, generator)
-        memory = self.memory(torch.cat([z_lead, z_rel], dim=-1))
-        h = self.embed(torch.cat([partner[:, 0], z_partner], dim=-1))
-        heads = lambda x: x.reshape(-1, c.n_heads, 1, c.d_model // c.n_heads)
-        attend = lambda q, keys, values: F.scaled_dot_product_attention(rotate(heads(q), angle), keys, values
-                                                                        ).reshape(h.shape)
-        for layer, (itself, remembered) in zip(self.layers, state.rings):
-            a, n = layer.itself, layer.n1(h)
-            k, v = a.kv(n).chunk(2, dim=-1)
-            h = h + a.out(attend(a.q(n), *itself.add(rotate(heads(k), angle), heads(v))))
-            a = layer.memory
-            k, v = a.kv(memory).chunk(2, dim=-1)
-            h = h + a.out(attend(a.q(layer.n2(h)), *remembered.add(rotate(heads(k), angle), heads(v))))
+        latents' sampled spread (0: their means), per pair as a (B, 1, 1) tensor. `partner` and
+        `rel` may be None when `prepare` has had them."""
+        if state.prepared is None:
+            self.prepare(partner, rel, state, noise, generator)
+        ready, state.prepared = state.prepared, None
+        mu, logvar = state.lead.step([lead[:, 0]], ready.angle)
+        z_lead = sample(mu, logvar, noise[:, 0] if torch.is_tensor(noise) else noise, generator)[0]
+        memory = self.memory(torch.cat([z_lead, ready.z_rel], dim=-1))
+        h = ready.h
+        for i, (layer, (itself, remembered)) in enumerate(zip(self.layers, state.rings)):
+            if i:
+                n = layer.n1(h)
+                h = h + self._attend(layer.itself, n, n, itself, ready.angle)
+            h = h + self._attend(layer.memory, layer.n2(h), memory, remembered, ready.angle)
             h = h + layer.mlp(layer.n3(h))
         state.frame += 1
         h = self.norm(h)
-        return (partner[:, 0] + self.head(h))[:, None], (rel[:, 0, :PLACEMENT] + self.place(h))[:, None]
+        return (ready.partner + self.head(h))[:, None], (ready.rel[:, :PLACEMENT] + self.place(h))[:, None]
