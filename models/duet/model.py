@@ -210,9 +210,9 @@ class DuetOutput:
 
 
 class Encoders:
-    """The three VAE encoders stepped as one, a frame at a time: their weights stacked (as they are
-    when a live run starts) so that each operation runs once for all three. At one frame a step is
-    some fifty tiny operations whose count, not their arithmetic, is its cost."""
+    """VAE encoders stepped together, a frame at a time: their weights stacked (as they are when a
+    live run starts) so that each operation runs once for all of them. At one frame a step is a few
+    dozen tiny operations whose count, not their arithmetic, is its cost."""
 
     def __init__(self, vaes: list[SequenceVAE], c: DuetConfig, rows: int, device):
         def stacked(get, transpose: bool = False) -> torch.Tensor:
@@ -221,7 +221,7 @@ class Encoders:
         self.embed = [(v.embed.weight.detach(), v.embed.bias.detach()) for v in vaes]
         self.norm_w, self.norm_b = stacked(lambda v: v.norm.weight), stacked(lambda v: v.norm.bias)
         a = lambda v: v.attention
-        self.qkv_w = stacked(lambda v: torch.cat([a(v).q.weight, a(v).kv.weight]), True)      # (3, d, 3d)
+        self.qkv_w = stacked(lambda v: torch.cat([a(v).q.weight, a(v).kv.weight]), True)      # (V, d, 3d)
         self.qkv_b = stacked(lambda v: torch.cat([a(v).q.bias, a(v).kv.bias]))
         self.out_w, self.out_b = stacked(lambda v: a(v).out.weight, True), stacked(lambda v: a(v).out.bias)
         self.ih_w, self.hh_w = stacked(lambda v: v.lstm.weight_ih_l0, True), stacked(lambda v: v.lstm.weight_hh_l0, True)
@@ -233,12 +233,12 @@ class Encoders:
         self.c = torch.zeros_like(self.h)
 
     def step(self, frames: list[torch.Tensor], angle: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each VAE's frame (B, n) → the latents' means and log-variances (3, B, latent): what
+        """Each VAE's frame (B, n) → the latents' means and log-variances (V, B, latent): what
         SequenceVAE.encode gives at the newest frame."""
-        h = torch.stack([F.linear(x, w, b) for x, (w, b) in zip(frames, self.embed)])     # (3, B, d)
+        h = torch.stack([F.linear(x, w, b) for x, (w, b) in zip(frames, self.embed)])     # (V, B, d)
         n = torch.addcmul(self.norm_b, F.layer_norm(h, (self.d,)), self.norm_w)
         q, k, v = torch.baddbmm(self.qkv_b, n, self.qkv_w).split(self.d, dim=-1)
-        heads = lambda x: x.reshape(-1, self.heads, 1, self.d // self.heads)              # (3B, H, 1, D)
+        heads = lambda x: x.reshape(-1, self.heads, 1, self.d // self.heads)              # (VB, H, 1, D)
         keys, values = self.ring.add(rotate(heads(k), angle), heads(v))
         y = F.scaled_dot_product_attention(rotate(heads(q), angle), keys, values).reshape(h.shape)
         h = h + torch.baddbmm(self.out_b, y, self.out_w)
