@@ -225,7 +225,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         metrics = train(task, tc, args.out, meta, resume=args.resume, on_step=on_step)
     out = Path(args.out).with_suffix("")
     history = [json.loads(line) for line in out.with_suffix(".log.jsonl").read_text().splitlines()]
-    plot_curves(history, out.with_suffix(".curve.png"))
+    plot_curves(history, out.with_suffix(".curve.png"), task.curves)
     console.print(f"wrote {out}.safetensors, {out}.json and the training curve {out}.curve.png")
     console.print(" ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 

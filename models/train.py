@@ -163,8 +163,9 @@ def _save(model, optimizer, task: Task, tc: TrainConfig, out: Path, meta: dict, 
     out.with_suffix(".log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
 
 
-def plot_curves(history: list[dict], path: str | Path, keys: tuple[str, ...] = ("mse", "mdn", "emotion_real", "emotion_gen")) -> None:
-    """Training curves as a PNG (validation losses against step), drawn with Pillow."""
+def plot_curves(history: list[dict], path: str | Path, keys: tuple[str, ...]) -> None:
+    """Training curves as a PNG (the validation losses `keys`, a family's Task.curves, against step),
+    drawn with Pillow."""
     from PIL import Image, ImageDraw
     W, H, pad = 640, 360, 40
     img = Image.new("RGB", (W, H), (255, 255, 255))

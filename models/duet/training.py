@@ -155,6 +155,7 @@ def velocity_loss(predicted: torch.Tensor, real: torch.Tensor, lag: int) -> torc
 
 class Task:
     kind = "duet"
+    curves = ("mse", "place", "velocity")                     # the validation losses the training curve draws
 
     def __init__(self, ds: MotionDataset, config: DuetConfig, options: Options):
         if ds.n_performers != 2:

@@ -157,6 +157,7 @@ class Task:
     """What the shared loop asks of a family: a model, a batch's losses, validation, and what the
     checkpoint carries."""
     kind = "solo"
+    curves = ("mse", "mdn", "emotion_real", "emotion_gen")    # the validation losses the training curve draws
 
     def __init__(self, ds: MotionDataset, config: SoloConfig, options: Options):
         config.n_labels, config.n_features = len(ds.label_names), ds.feature_mean.shape[0]
