@@ -111,8 +111,9 @@ class Ring:
         self.keys[:, :, slot:slot + 1] = k
         self.values[:, :, slot:slot + 1] = v
         self.seen += 1
-        n = min(self.seen, window)
-        return self.keys[:, :, :n], self.values[:, :, :n]
+        if self.seen >= window:
+            return self.keys, self.values
+        return self.keys[:, :, :self.seen], self.values[:, :, :self.seen]
 
 
 class Attention(nn.Module):
