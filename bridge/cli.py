@@ -297,14 +297,37 @@ def cmd_eval_solo(args: argparse.Namespace) -> None:
               f"{acc['real_pooled']:.2f}, ratio {acc['ratio_pooled']:.2f}; diversity {result['diversity_m']:.3f} m")
 
 
-def cmd_bench_solo(args: argparse.Namespace) -> None:
+def _bench_devices(threads: int) -> list[str]:
+    """The devices a bench measures, CPU first, with torch on `threads` CPU threads (0: its choice)."""
     import torch
+    if threads:
+        torch.set_num_threads(threads)
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def _show_timings(title: str, rows: list[dict], columns: list[tuple[str, str]]) -> None:
+    """Bench rows as a table, one column per (header, key): a key `name.p50_ms` is a timing in ms,
+    `speedup_p50` a ratio, anything else shown as it is."""
+    import torch
+    table = Table(title=f"{title}, {torch.get_num_threads()} CPU threads")
+    for header, _ in columns:
+        table.add_column(header, justify="right")
+
+    def cell(r: dict, key: str) -> str:
+        name, _, stat = key.partition(".")
+        if stat:
+            return f"{r[name][stat]:.2f} ms"
+        return f"{r[key]:.1f}×" if key == "speedup_p50" else str(r[key])
+    for r in rows:
+        table.add_row(*(cell(r, key) for _, key in columns))
+    show(table)
+
+
+def cmd_bench_solo(args: argparse.Namespace) -> None:
     from models.sampling import SamplingParams
     from models.solo.bench import bench
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    devices = _bench_devices(args.threads)
     model, meta = load_model(args.checkpoint, "solo", "cpu")
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     performers = [int(n) for n in args.performers.split(",")]
     rows = []
     for device in devices:
@@ -312,18 +335,11 @@ def cmd_bench_solo(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"solo step latency, {args.frames} frames, context {rows[0]['context']}, "
-                        f"{torch.get_num_threads()} CPU threads")
-    for col in ("device", "performers", "step p50", "step p99", "settle p50", "live cold p50", "live rehearsed p50",
-                "model inc. p50", "full window p50", "speed-up"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(r["device"], str(r["performers"]), f"{r['step']['p50_ms']:.2f} ms", f"{r['step']['p99_ms']:.2f} ms",
-                      f"{r['settle']['p50_ms']:.2f} ms", f"{r['live_cold']['p50_ms']:.2f} ms",
-                      f"{r['live_rehearsed']['p50_ms']:.2f} ms",
-                      f"{r['model_incremental']['p50_ms']:.2f} ms", f"{r['model_full_window']['p50_ms']:.2f} ms",
-                      f"{r['speedup_p50']:.1f}×")
-    show(table)
+    _show_timings(f"solo step latency, {args.frames} frames, context {rows[0]['context']}", rows, [
+        ("device", "device"), ("performers", "performers"), ("step p50", "step.p50_ms"), ("step p99", "step.p99_ms"),
+        ("settle p50", "settle.p50_ms"), ("live cold p50", "live_cold.p50_ms"),
+        ("live rehearsed p50", "live_rehearsed.p50_ms"), ("model inc. p50", "model_incremental.p50_ms"),
+        ("full window p50", "model_full_window.p50_ms"), ("speed-up", "speedup_p50")])
 
 
 def _lead(spec: str, seconds: float, fps: float, seed: int, device: str) -> tuple[np.ndarray, str]:
@@ -408,14 +424,11 @@ def cmd_eval_duet(args: argparse.Namespace) -> None:
 
 
 def cmd_bench_duet(args: argparse.Namespace) -> None:
-    import torch
     from models.duet.bench import bench
     from models.solo import make_live
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    devices = _bench_devices(args.threads)
     model, meta = load_model(args.checkpoint, "duet", "cpu")
     solo, solo_meta = load_model(None, "solo", "cpu")
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
     for device in devices:
         soloist = lambda B, d: make_live(solo.to(d), solo_meta, performers=B)    # noqa: E731
@@ -423,18 +436,11 @@ def cmd_bench_duet(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"partner step latency, {args.frames} frames, window {rows[0]['window']}, "
-                        f"{torch.get_num_threads()} CPU threads")
-    for col in ("device", "pairs", "partner step p50", "p99", "settle p50", "model inc. p50", "full window p50",
-                "speed-up", "duet frame p50", "p99"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(r["device"], str(r["pairs"]), f"{r['partner_step']['p50_ms']:.2f} ms",
-                      f"{r['partner_step']['p99_ms']:.2f} ms", f"{r['partner_settle']['p50_ms']:.2f} ms",
-                      f"{r['model_incremental']['p50_ms']:.2f} ms",
-                      f"{r['model_full_window']['p50_ms']:.2f} ms", f"{r['speedup_p50']:.1f}×",
-                      f"{r['duet_frame']['p50_ms']:.2f} ms", f"{r['duet_frame']['p99_ms']:.2f} ms")
-    show(table)
+    _show_timings(f"partner step latency, {args.frames} frames, window {rows[0]['window']}", rows, [
+        ("device", "device"), ("pairs", "pairs"), ("partner step p50", "partner_step.p50_ms"),
+        ("p99", "partner_step.p99_ms"), ("settle p50", "partner_settle.p50_ms"),
+        ("model inc. p50", "model_incremental.p50_ms"), ("full window p50", "model_full_window.p50_ms"),
+        ("speed-up", "speedup_p50"), ("duet frame p50", "duet_frame.p50_ms"), ("p99", "duet_frame.p99_ms")])
 
 
 def cmd_replay(args: argparse.Namespace) -> None:

@@ -127,6 +127,12 @@ def mean_jerk(p: np.ndarray, fps: float) -> float:
     return float(np.linalg.norm(np.diff(p, n=3, axis=0), axis=-1).mean() * fps ** 3)
 
 
+def bone_error(p: np.ndarray, lengths: np.ndarray) -> float:
+    """Mean relative difference of the bone lengths of p (T, J, 3) from `lengths` (a real body's,
+    usually its median over a clip)."""
+    return float(np.mean(np.abs(bone_lengths(p) - lengths) / np.maximum(lengths, 1e-6)))
+
+
 def bone_lengths(p: np.ndarray) -> np.ndarray:
     parents = np.array(skeleton.PARENTS)
     child = np.arange(len(parents))[parents >= 0]

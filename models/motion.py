@@ -159,6 +159,12 @@ def rotate_yaw(p: np.ndarray, angle: float) -> np.ndarray:
     return _rotate_y(p, np.asarray(angle)).astype(p.dtype)
 
 
+def turn_in_place(p: np.ndarray, yaw: np.ndarray) -> np.ndarray:
+    """Bodies (B, J, 3) each turned by its own yaw (B,) about the vertical through its root."""
+    root = p[:, :1] * np.array([1.0, 0.0, 1.0], dtype=p.dtype)
+    return (_rotate_y(p - root, np.asarray(yaw)[:, None]) + root).astype(p.dtype)
+
+
 class Trajectory:
     """Streaming `decode`: integrates one frame of features per performer at a time.
 

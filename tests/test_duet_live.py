@@ -3,7 +3,7 @@ and comes back without a jump, and pairs batched."""
 import numpy as np
 import pytest
 
-from models import motion, skeleton
+from models import skeleton
 from models.duet import make_live
 from models.duet.lead import LeadConfig
 from models.live import Condition, Tracked

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import motion, skeleton
 from ..dataset import MotionDataset
-from ..metrics import bone_lengths, foot_skating, limb_speed, mean_speed
+from ..metrics import bone_error, bone_lengths, foot_skating, limb_speed, mean_speed
 from .live import Partner
 from .model import DuetModel, relation
 
@@ -86,12 +86,6 @@ def interpenetration(a: np.ndarray, b: np.ndarray) -> float:
     """Share of frames in which some torso joint of one is within TOUCH of one of the other's."""
     d = np.linalg.norm(a[:, TORSO, None] - b[:, None, TORSO], axis=-1)
     return float((d.min(axis=(1, 2)) < TOUCH).mean())
-
-
-def bone_error(p: np.ndarray, reference: np.ndarray) -> float:
-    """Mean relative difference of bone lengths from a reference body's (its median lengths)."""
-    want = np.median(bone_lengths(reference), axis=0)
-    return float(np.mean(np.abs(bone_lengths(p) - want) / np.maximum(want, 1e-6)))
 
 
 def _speed_series(p: np.ndarray, fps: float) -> np.ndarray:
@@ -181,17 +175,18 @@ def evaluate(model: DuetModel, meta: dict, ds: MotionDataset, minutes: float = 1
     for i, (name, lead, follow) in enumerate(pairs):
         mine, travelled = made[:, 2 * i], made[:, 2 * i + 1]
         own_lead, travelling = leads[:, 2 * i], leads[:, 2 * i + 1]
-        real = hip_distance(lead, follow)
+        real, apart = hip_distance(lead, follow), hip_distance(own_lead, mine)
         world, real_world = mean_speed(mine[last], fps), mean_speed(follow, fps)
         local, real_local = limb_speed(mine[last], fps), limb_speed(follow, fps)
+        bones = np.median(bone_lengths(follow), axis=0)
         takes[name] = {
-            "hip_distance_ks": ks(hip_distance(own_lead, mine), real),
-            "hip_distance_m": float(hip_distance(own_lead, mine).mean()),
-            "hip_distance_m_real": float(hip_distance(lead, follow).mean()),
+            "hip_distance_ks": ks(apart, real),
+            "hip_distance_m": float(apart.mean()),
+            "hip_distance_m_real": float(real.mean()),
             "interpenetration": interpenetration(own_lead, mine),
             "interpenetration_real": interpenetration(lead, follow),
             "foot_skating": foot_skating(mine, fps), "foot_skating_real": foot_skating(follow, fps),
-            "bone_error": bone_error(mine, follow), "bone_error_real": bone_error(follow, follow),
+            "bone_error": bone_error(mine, bones), "bone_error_real": bone_error(follow, bones),
             "speed_ratio": world / real_world, "limb_speed_ratio": local / real_local,
             "response_lag_s": response_lag(own_lead, mine, fps), "response_lag_s_real": response_lag(lead, follow, fps),
             "facing": facing(own_lead, mine), "facing_real": facing(lead, follow),

@@ -190,8 +190,7 @@ class Partner:
         want = np.stack(place(placement, lead, lead_yaw), axis=-1)                       # (P, 3): x, z, yaw
         t = self.trajectory
         turn = np.clip(ANCHOR * motion._wrap(want[:, 2] - t.yaw), -TURN, TURN)
-        root = partner[:, :1] * np.array([1.0, 0.0, 1.0], dtype=np.float32)
-        partner = (motion._rotate_y(partner - root, turn[:, None]) + root).astype(np.float32)
+        partner = motion.turn_in_place(partner, turn)
         t.yaw = motion._wrap(t.yaw + turn)
         move = ANCHOR * (want[:, :2] - partner[:, 0, [0, 2]])
         move *= np.minimum(1.0, PULL / np.maximum(np.linalg.norm(move, axis=-1), 1e-9))[:, None]

@@ -149,7 +149,6 @@ class SequenceVAE(nn.Module):
     def __init__(self, n: int, c: DuetConfig):
         super().__init__()
         d = c.d_model
-        self.head_dim = d // c.n_heads
         self.embed = Linear(n, d)
         self.norm = LayerNorm(d)
         self.attention = Attention(c)

@@ -80,8 +80,7 @@ def drifted(partner: np.ndarray, rng: np.random.Generator, spread: float) -> np.
     s = np.linspace(0.0, 1.0, len(partner))[:, None]
     shift = rng.normal(0, spread, 2) + rng.normal(0, spread, 2) * s                       # (T, 2)
     turn = (rng.normal(0, 1.5 * spread) + rng.normal(0, 1.5 * spread) * s)[:, 0]          # (T,)
-    root = partner[:, :1] * np.array([1.0, 0.0, 1.0])
-    moved = motion._rotate_y(partner - root, turn[:, None]) + root
+    moved = motion.turn_in_place(partner, turn)
     return (moved + np.stack([shift[:, 0], np.zeros(len(s)), shift[:, 1]], -1)[:, None]).astype(partner.dtype)
 
 

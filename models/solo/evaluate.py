@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..dataset import MotionDataset, action
-from ..metrics import (WINDOW_S, EmotionClassifier, bone_lengths, cadence, foot_skating, frozen_fraction,
+from ..metrics import (WINDOW_S, EmotionClassifier, bone_error, bone_lengths, cadence, foot_skating, frozen_fraction,
                        hand_height, limb_speed, local_positions, mean_jerk, trunk_lean, window_features, windows)
 from ..sampling import SamplingParams
 from .live import SoloLive
@@ -37,7 +37,7 @@ def body_figures(p: np.ndarray, fps: float, bones: np.ndarray) -> dict[str, floa
     """The body measures of one stream (T, J, 3)."""
     return {"limb_speed": limb_speed(p, fps), "hand_height": hand_height(p), "trunk_lean": trunk_lean(p),
             "cadence": cadence(p, fps), "foot_skating": foot_skating(p, fps), "jerk": mean_jerk(p, fps),
-            "bone_error": float((np.abs(bone_lengths(p) - bones) / bones).mean()), "frozen": frozen_fraction(p, fps)}
+            "bone_error": bone_error(p, bones), "frozen": frozen_fraction(p, fps)}
 
 
 def _mean(figures: list[dict], weights: list[float]) -> dict[str, float]:
@@ -102,13 +102,14 @@ def contexts(ds: MotionDataset, model) -> list[int]:
 
 @torch.inference_mode()
 def rollouts(model, meta: dict, ds: MotionDataset, params: SamplingParams, frames: int, seed: int,
-             progress=None) -> tuple[np.ndarray, list[str]]:
-    """(starts, frames, L, DRAWS, J, 3): every label's rollouts from the rest pose and each context."""
+             held: list[int], progress=None) -> np.ndarray:
+    """(1 + len(held), frames, L, DRAWS, J, 3): every label's rollouts from the rest pose and from
+    each held-out clip in `held`."""
     L = len(meta["labels"])
     emotion = np.repeat(np.eye(L, dtype=np.float32), DRAWS, axis=0)             # label-major
     mean, std = np.asarray(meta["feature_mean"]), np.asarray(meta["feature_std"])
-    starts, out = [None] + contexts(ds, model), []
-    for k, clip in enumerate(starts):
+    out = []
+    for k, clip in enumerate([None] + held):
         gen = SoloLive(model, meta, performers=len(emotion), seed=seed + k)
         if clip is not None:
             n = min(model.config.context, ds.clip_length(clip))
@@ -116,8 +117,7 @@ def rollouts(model, meta: dict, ds: MotionDataset, params: SamplingParams, frame
         done = k * frames
         p = gen.rollout(emotion, frames, params, progress and (lambda t: progress(done + t)))
         out.append(p.reshape(frames, L, DRAWS, *p.shape[2:]))
-    names = ["rest pose"] + [ds.clip_names[c] for c in starts[1:]]
-    return np.stack(out), names
+    return np.stack(out)
 
 
 def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minutes: float = 10.0,
@@ -131,7 +131,8 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
     judge = real.pop("judge")
     bones = np.median(np.concatenate([bone_lengths(ds.clip(c)[:, 0]) for c in range(ds.n_clips)]), axis=0)
 
-    made, names = rollouts(model, meta, ds, params, int(minutes * 60 * fps), seed, progress)
+    held = contexts(ds, model)
+    made = rollouts(model, meta, ds, params, int(minutes * 60 * fps), seed, held, progress)
     made = made[:, int(SKIP_S * fps):]                                            # (S, T, L, D, J, 3)
 
     per_label, predicted, truth = {}, [], []
@@ -153,7 +154,8 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
         }
     _, balanced, pooled = _accuracy(np.concatenate(predicted), np.concatenate(truth), L)
     return {
-        "sampler": vars(params), "minutes": minutes, "labels": labels, "starts": names, "draws": DRAWS,
+        "sampler": vars(params), "minutes": minutes, "labels": labels,
+        "starts": ["rest pose"] + [ds.clip_names[c] for c in held], "draws": DRAWS,
         "window_s": WINDOW_S, "stride_s": STRIDE_S,
         "real_baseline": {"method": "leave-one-action-out", **real},
         "accuracy": {"generated_balanced": balanced, "generated_pooled": pooled,
@@ -161,7 +163,7 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
                      "ratio_balanced": balanced / real["accuracy_balanced"],
                      "ratio_pooled": pooled / real["accuracy_pooled"]},
         "diversity_m": float(np.mean([continuation_diversity(model, meta, ds, c, params, seed)
-                                      for c in contexts(ds, model)])),
+                                      for c in held])),
         "per_label": per_label,
     }
 
