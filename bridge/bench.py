@@ -279,7 +279,7 @@ def bench_fuzz(packets: int, rate: float, ports: int, fps: float = 30.0, seed: i
             **probe.summary(fps, seconds),
             "missed_frames": status.missed - before.missed, "failed_frames": status.failed - before.failed,
             "rss_before_mb": rss_before, "rss_after_mb": rss_after, "rss_growth_mb": rss_after - rss_before,
-            "errors": counted, "kernel_drops": status.kernel_drops - before.kernel_drops,
+            "errors": counted, "kernel_drops": status.kernel_drops - before.kernel_drops, "barred": status.barred,
             "threads": status.threads, "answering": bool(status.version), "process_alive": alive,
             "threads_alive": bool(status.version) and alive and all(v == "ok" for v in status.threads.values())}
 

@@ -623,7 +623,8 @@ def cmd_bench_fuzz(args: argparse.Namespace) -> int:
                                            f"{r['changes_lost']} lost (target: one period + 3 ms = "
                                            f"{r['frame_period_ms'] + 3:.1f} ms)"),
             ("RSS before → after", f"{r['rss_before_mb']:.1f} → {r['rss_after_mb']:.1f} MB ({r['rss_growth_mb']:+.1f})"),
-            ("dropped by the socket", f"{r['kernel_drops']:,}"),
+            ("dropped by the kernel (full buffer, barred senders)",
+             f"{r['kernel_drops']:,}; senders barred at the end: {r['barred']}"),
             ("counted by the daemon", ", ".join(f"{k} {v:,}" for k, v in sorted(r["errors"].items())) or "nothing"),
             ("threads", ", ".join(f"{k} {v}" for k, v in r["threads"].items()) or "no answer"),
         ]

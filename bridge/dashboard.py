@@ -39,9 +39,9 @@ def _health(s: Snapshot, roomy: bool) -> Table:
     trouble = {k: v for k, v in s.threads.items() if v != "ok"}
     t.add_row("threads", Text("  ".join(f"{k} {v}" for k, v in trouble.items()), style="bold red")
               if trouble else Text("all ok" if s.threads else "starting", style="green"))
-    t.add_row("OSC", Text(f"in {s.osc_in_per_s:.0f}/s  out {s.osc_out_per_s:.0f}/s  dropped: socket full "
-                          f"{s.kernel_drops}, log lines {s.log_dropped}",
-                          style="yellow" if s.kernel_drops else ""))
+    t.add_row("OSC", Text(f"in {s.osc_in_per_s:.0f}/s  out {s.osc_out_per_s:.0f}/s  dropped: kernel "
+                          f"{s.kernel_drops}, log {s.log_dropped}  barred {s.barred}",
+                          style="yellow" if s.kernel_drops or s.barred else ""))
     if roomy:
         t.add_row("listen", f"{s.listen}   send to {s.send_to} and the subscribers")
         t.add_row("model", f"{s.model} on {s.device}, mode {s.mode}")

@@ -34,7 +34,8 @@ class Stats:
     datagrams_out: int = 0
     send_failures: int = 0
     replies_withheld: int = 0       # replies that would have been larger than their request
-    kernel_drops: int = 0           # datagrams the socket's buffer had no room for (see transport.socket_drops)
+    kernel_drops: int = 0           # datagrams the kernel dropped: no room in the socket's buffer, or
+                                    # from a barred sender (see transport.socket_drops, sockfilter)
     errors: collections.Counter = field(default_factory=collections.Counter)
     recent_errors: collections.deque = field(default_factory=lambda: collections.deque(maxlen=6))
 
@@ -98,6 +99,7 @@ class Snapshot:
     osc_out_per_s: float = 0.0
     packets_in: int = 0
     kernel_drops: int = 0
+    barred: int = 0                 # senders barred now (see intake)
     replies_withheld: int = 0
     log_dropped: int = 0
     errors: dict[str, int] = field(default_factory=dict)

@@ -1,8 +1,9 @@
 """The daemon's UDP transport: one socket in, one out, and who hears what.
 
 - in: the listening socket, non-blocking, with a deep buffer; `take` reads what waits in it and
-  decides, per datagram, whether it is read at all (`intake`: the allow list, per-sender rates,
-  standing, the global budget).
+  decides, per datagram, whether it is read at all (`intake`: the allow list, bars, per-sender
+  rates, standing, the global budget); the senders intake bars are dropped by the kernel
+  (`sockfilter`) until their bar ends.
 - out: frames to the configured target and the subscribers; replies to a sender never larger
   than the datagram they answer (`answer`), and errors rate-limited per host (`error`).
 - subscribers: capped, and lapsing unless renewed.
@@ -18,8 +19,8 @@ import threading
 import time
 from typing import Callable
 
-from . import osc
-from .intake import Bounded, Intake, TokenBucket
+from . import osc, sockfilter
+from .intake import BAR_AFTER, BAR_S, Bounded, Intake, TokenBucket
 from .status import Stats
 
 RCVBUF = 4 << 20
@@ -115,6 +116,8 @@ class Transport:
         self.subscribers = Subscribers(subscribers, subscription_s)
         self.reply_room = 0               # bytes the datagram being handled may still be answered with
         self._error_limit: Bounded = Bounded()
+        self._bars_filtered = 0           # intake.bars when the kernel filter was last written
+        self.kernel_filter = sockfilter.attach(self.sock, [])   # False: bars are kept by intake alone
 
     @property
     def address(self) -> Address:
@@ -140,6 +143,9 @@ class Transport:
         to `handle`. Under a flood most datagrams end at `admit`, so the loop up to there is kept
         to a few microseconds."""
         recvfrom, admit, clock, stats = self.sock.recvfrom, self.intake.admit, time.perf_counter, self.stats
+        now = clock()
+        if now >= self.intake.next_lift and self.intake.lift(now):
+            self._filter()       # here, not only per datagram: a barred flood wakes no one
         for _ in range(limit):
             if largest < LARGEST and self.next_size() > largest:
                 return
@@ -156,8 +162,22 @@ class Transport:
                 now = clock()
             else:
                 stats.errors[verdict] += 1
+            if self.intake.bars != self._bars_filtered:     # that datagram got its sender barred
+                self._barred(sender)
             if now > until:
                 return
+
+    def _barred(self, sender: Address) -> None:
+        self.stats.error("barred sender", f"{sender[0]}:{sender[1]} barred for {BAR_S:g} s: its last "
+                                          f"{BAR_AFTER} datagrams were all refused or left unread")
+        self._filter()
+
+    def _filter(self) -> None:
+        """Have the kernel drop the barred senders' datagrams (where it can: see sockfilter)."""
+        self._bars_filtered = self.intake.bars
+        if self.kernel_filter and not sockfilter.attach(self.sock, list(self.intake.barred)):
+            sockfilter.attach(self.sock, [])       # refused: leave no stale bars in the kernel
+            self.kernel_filter = False
 
     def next_size(self) -> int:
         """The size of the next waiting datagram, without taking it (0 if none)."""

@@ -14,6 +14,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from bridge.daemon import ServeConfig, create
 from bridge.status import parse_status
+from bridge.transport import socket_drops
 from conftest import handled, udp_bound, wait_until
 
 
@@ -215,7 +216,7 @@ def test_bad_input_is_refused_with_what_is_valid_and_the_stream_goes_on(daemon):
     assert frame_number(daemon.listener) > before + 10
 
 
-def test_a_flood_of_garbage_does_not_stop_the_frames(daemon):
+def test_a_flood_of_garbage_does_not_stop_the_frames_and_its_sender_is_barred(daemon, client):
     listener = daemon.listener
     raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     start = time.monotonic()
@@ -226,7 +227,17 @@ def test_a_flood_of_garbage_does_not_stop_the_frames(daemon):
     msgs = listener.collect(1.0)
     frames = [m for m in msgs if m.address == "/motion/frame"]
     assert len(frames) >= 25
-    assert daemon.stats.errors["flood"] + daemon.stats.errors["malformed"] + daemon.stats.errors["unknown address"] > 1000
+    # refused a few dozen times in a row, the sender is barred, and the kernel drops the rest
+    assert daemon.stats.errors["barred sender"] == 1
+    assert ("127.0.0.1", raw.getsockname()[1]) in daemon.transport.intake.barred
+    read = daemon.stats.errors["malformed"] + daemon.stats.errors["unknown address"]
+    if daemon.transport.kernel_filter:
+        assert read + daemon.stats.errors["barred"] < sent / 4
+        assert socket_drops(daemon.transport.sock) > sent / 2
+    # a performer on another port is heard as ever
+    client.send_message("/variance", 2.5)
+    handled(client, daemon)
+    assert daemon.engine.params[0].variance == 2.5
 
 
 def test_senders_outside_allow_are_ignored(solo_model):
@@ -339,12 +350,14 @@ def test_numbers_that_overflow_cost_no_frame(daemon):
     it arrives, and frames flow on time meanwhile."""
     from bridge.fuzz import bundle, message, repros
     import struct as _struct
-    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # from six ports, 50 each: one port refused again and again would be barred (test_intake)
+    ports = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(6)]
+    raw = ports[0]
     wek = message("/wek/inputs", "dd", _struct.pack(">dd", 1e200, 1e200))
     refused = daemon.stats.errors["bad input"] + daemon.stats.errors["malformed"]
     missed = daemon.stats.missed
-    for _ in range(300):
-        raw.sendto(wek, ("127.0.0.1", daemon.address[1]))
+    for i in range(300):
+        ports[i % 6].sendto(wek, ("127.0.0.1", daemon.address[1]))
     raw.sendto(bundle(*[wek] * 60), ("127.0.0.1", daemon.address[1]))
     raw.sendto(repros()[10], ("127.0.0.1", daemon.address[1]))      # 1,600 of them in one bundle
     assert wait_until(lambda: daemon.stats.errors["bad input"] + daemon.stats.errors["malformed"] >= refused + 300)

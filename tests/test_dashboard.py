@@ -33,7 +33,7 @@ def test_an_80_by_24_terminal_holds_what_matters_first():
     for expected in ("29.98 / 30", "missed 0", "p99 2.70 ms", "frames stalled 2.0 s", "3 errors",
                      "unknown address /nope ×3", "happy", "1: target / read", "2: target / read", "1.32 / 0.87",
                      "MIDI unavailable (no MIDI backend)", "pick-up: variance", "subscribers 1 of 32",
-                     "dropped: socket full 3"):
+                     "dropped: kernel 3, log 0  barred 0"):
         assert expected in text, expected
     assert "█" in text and text.count("unknown address /nope") == 1     # folded into one line
 
