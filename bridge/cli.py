@@ -756,12 +756,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--out", help="output .npy (default: beside the BVH)")
     p.set_defaults(func=cmd_data_bvh2npy)
-    p = data_cmds.add_parser("build", help="build a dataset file from bandai, cmu-salsa or a folder of BVH files")
-    p.add_argument("source", help="bandai | cmu-salsa | FOLDER (label from each file name)")
+    p = data_cmds.add_parser("build", help="build a dataset file from bandai, bandai2, cmu-salsa or a folder of BVH files")
+    p.add_argument("source", help="bandai | bandai2 | cmu-salsa | FOLDER (label from each file name)")
     p.add_argument("--out", required=True, help="dataset .npz to write")
     p.add_argument("--fps", type=float, default=30.0, help="resample to this rate (default 30)")
-    p.add_argument("--styles", help="bandai: comma-separated styles (default: the 7 emotion-like ones)")
-    p.add_argument("--holdout", help="bandai: actions to hold out (default guide,byebye); salsa: takes (14,15)")
+    p.add_argument("--styles", help="bandai, bandai2: comma-separated styles, or all (default: bandai's 7 "
+                                    "emotion-like ones; all 7 of bandai2's)")
+    p.add_argument("--holdout", help="bandai, bandai2: actions to hold out (default guide,byebye; wave-left-hand); "
+                                     "salsa: takes (14,15)")
     p.set_defaults(func=cmd_data_build)
     p = data_cmds.add_parser("inspect", help="frames, fps, joints, labels, bone-length stability")
     p.add_argument("file", help="a .bvh or a dataset .npz")

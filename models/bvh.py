@@ -260,10 +260,12 @@ def _is_float(s: str) -> bool:
         return False
 
 
-def read_bvh(path: str | Path) -> Bvh:
+def read_bvh(path: str | Path, data: bytes | None = None) -> Bvh:
+    """A BVH file; or, given `data`, those bytes read from elsewhere (a zip's member) that `path`
+    names in messages."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
+        text = path.read_text(encoding="utf-8", errors="strict") if data is None else data.decode("utf-8")
     except UnicodeDecodeError:
         raise BvhError(f"{path}:1: not a BVH file (binary content)") from None
     except OSError as e:

@@ -15,25 +15,28 @@ itself, so no shuffle or split can separate them:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Callable, Iterable
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from . import motion, skeleton
-from .bvh import BvhError, read_bvh
+from .bvh import Bvh, BvhError, read_bvh
 from .files import atomic_write
 
 log = logging.getLogger(__name__)
 
 BANDAI_STYLES = ("normal", "happy", "sad", "angry", "proud", "not-confident", "tired")
 BANDAI_HOLDOUT = ("guide", "byebye")
+BANDAI2_HOLDOUT = ("wave-left-hand",)   # the right-hand and both-hands waves still train
 SALSA_HOLDOUT = ("14", "15")
 
 
@@ -144,9 +147,13 @@ def resample(p: np.ndarray, src_fps: float, fps: float) -> np.ndarray:
     return ((1 - w) * p[i0] + w * p[i1]).astype(p.dtype)
 
 
-def load_bvh_canonical(path: Path, fps: float) -> np.ndarray:
-    bvh = read_bvh(path)
+def canonical(bvh: Bvh, fps: float) -> np.ndarray:
+    """A BVH's motion on the canonical skeleton at `fps`: (T, J, 3)."""
     return resample(skeleton.from_bvh(bvh), bvh.fps, fps)
+
+
+def load_bvh_canonical(path: Path, fps: float) -> np.ndarray:
+    return canonical(read_bvh(path), fps)
 
 
 def assemble(clips: list[Clip], fps: float, source: str, label_names: list[str] | None = None) -> MotionDataset:
@@ -176,31 +183,63 @@ def _progress(items: list, description: str, progress: Callable | None) -> Itera
     return progress(items, description) if progress else items
 
 
-def build_bandai(folder: Path, fps: float = 30.0, styles: Iterable[str] = BANDAI_STYLES,
-                 holdout: Iterable[str] = BANDAI_HOLDOUT, progress: Callable | None = None) -> MotionDataset:
-    """Bandai clips of the chosen styles, labelled from their JSON files, held out by action."""
+def _bandai_files(folder: Path, stack: contextlib.ExitStack) -> Iterator[tuple[str, dict, Callable[[], Bvh] | None]]:
+    """Each labelled clip of a Bandai set: its name, its JSON label and how to read its BVH (None
+    when the label names a clip that is missing), from `data/` or, read in place, from `data.zip`
+    (dataset-2 ships zipped: 2,902 clips, 515 MB unpacked)."""
+    archive = folder / "data.zip"
+    if archive.is_file():
+        z = stack.enter_context(zipfile.ZipFile(archive))
+        names = set(z.namelist())
+        for member in sorted(n for n in names if n.endswith(".json")):
+            bvh = member.removesuffix(".json") + ".bvh"
+            read = (lambda bvh=bvh: read_bvh(f"{archive}/{bvh}", z.read(bvh))) if bvh in names else None
+            yield PurePosixPath(member).stem, json.loads(z.read(member)), read
+        return
+    for label_file in sorted((folder / "data").glob("*.json")):
+        bvh = label_file.with_suffix(".bvh")
+        yield label_file.stem, json.loads(label_file.read_text()), (lambda bvh=bvh: read_bvh(bvh)) if bvh.exists() else None
+
+
+def _names(path: Path) -> list[str]:
+    """A Bandai cfg list, without its `dataset-N_` prefixes."""
+    return [re.sub(r"^dataset-\d+_", "", line.strip()) for line in path.read_text().split()]
+
+
+def build_bandai(folder: Path, fps: float = 30.0, styles: Iterable[str] | None = None,
+                 holdout: Iterable[str] | None = None, progress: Callable | None = None) -> MotionDataset:
+    """Bandai clips of the chosen styles (`all`: every one), labelled from their JSON files, held
+    out by action. Dataset-1 (`bandai/`) defaults to its 7 emotion-like styles, holding out guide
+    and byebye; dataset-2 (`bandai2/`, zipped) to all 7 of its styles, holding out
+    wave-left-hand."""
     folder = Path(folder)
-    cfg = folder / "cfg"
-    contents = [s.strip().removeprefix("dataset-1_") for s in (cfg / "content_label.txt").read_text().split()]
-    style_names = [s.strip().removeprefix("dataset-1_") for s in (cfg / "style_label.txt").read_text().split()]
-    styles, holdout = list(styles), set(holdout)
+    contents, style_names = _names(folder / "cfg" / "content_label.txt"), _names(folder / "cfg" / "style_label.txt")
+    second = (folder / "data.zip").is_file()
+    styles = list(styles or (style_names if second else BANDAI_STYLES))
+    styles = style_names if styles == ["all"] else styles
+    holdout = set(holdout or (BANDAI2_HOLDOUT if second else BANDAI_HOLDOUT))
     unknown = set(styles) - set(style_names)
     if unknown:
         raise ValueError(f"unknown Bandai styles {sorted(unknown)}; known: {', '.join(style_names)}")
-    jobs = []
-    for label_file in sorted((folder / "data").glob("*.json")):
-        meta = json.loads(label_file.read_text())
-        content, style = contents[meta["content"]], style_names[meta["style"]]
-        if style not in styles:
-            continue
-        bvh_path = label_file.with_suffix(".bvh")
-        if not bvh_path.exists():
-            log.warning("%s: label file names a clip that is missing (%s); skipped", label_file, bvh_path.name)
-            continue
-        jobs.append((bvh_path, content, style))
-    clips = [Clip(path.stem, style, load_bvh_canonical(path, fps)[:, None], content in holdout)
-             for path, content, style in _progress(jobs, "bandai", progress)]
-    return assemble(clips, fps, f"bandai styles={','.join(styles)} holdout={','.join(sorted(holdout))}", styles)
+    with contextlib.ExitStack() as stack:
+        jobs = []
+        for name, meta, read in _bandai_files(folder, stack):
+            content, style = contents[meta["content"]], style_names[meta["style"]]
+            if style not in styles:
+                continue
+            if read is None:
+                log.warning("%s: its label names a clip that is missing (%s.bvh); skipped", folder, name)
+                continue
+            jobs.append((name, read, content, style))
+        clips = []
+        for name, read, content, style in _progress(jobs, folder.name, progress):
+            try:
+                bvh = read()
+            except BvhError as e:
+                log.warning("%s; skipped", e)
+                continue
+            clips.append(Clip(name, style, canonical(bvh, fps)[:, None], content in holdout))
+    return assemble(clips, fps, f"{folder.name} styles={','.join(styles)} holdout={','.join(sorted(holdout))}", styles)
 
 
 def build_salsa(folder: Path, fps: float = 30.0, holdout: Iterable[str] = SALSA_HOLDOUT,
@@ -251,8 +290,9 @@ def build_folder(folder: Path, fps: float = 30.0, progress: Callable | None = No
 
 
 def build(source: str, fps: float = 30.0, progress: Callable | None = None, **options) -> MotionDataset:
-    """`bandai`, `cmu-salsa`, or a folder of BVH files."""
-    named = {"bandai": ("bandai", build_bandai), "cmu-salsa": ("cmu_salsa", build_salsa),
+    """`bandai`, `bandai2`, `cmu-salsa`, or a folder of BVH files."""
+    named = {"bandai": ("bandai", build_bandai), "bandai2": ("bandai2", build_bandai),
+             "cmu-salsa": ("cmu_salsa", build_salsa),
              "salsa": ("cmu_salsa", build_salsa)}
     if source in named:
         folder, builder = named[source]
@@ -265,5 +305,5 @@ def build(source: str, fps: float = 30.0, progress: Callable | None = None, **op
         return builder(where, fps, progress=progress, **options)
     path = Path(source)
     if not path.is_dir():
-        raise ValueError(f"{source}: not a folder, nor one of: bandai, cmu-salsa")
+        raise ValueError(f"{source}: not a folder, nor one of: bandai, bandai2, cmu-salsa")
     return build_folder(path, fps, progress=progress)

@@ -1,5 +1,6 @@
 import json
 import shutil
+import zipfile
 
 import numpy as np
 import pytest
@@ -97,3 +98,40 @@ def test_full_bandai_build_holds_out_whole_actions():
         assert ds.label_names[ds.labels[c]] == ds.clip_names[c].split("_")[2]
     worst = max(skeleton.bone_stability(ds.clip(c)[:, 0], skeleton.PARENTS)["max_rel_std"] for c in range(ds.n_clips))
     assert worst < 1e-3
+
+
+def test_bandai2_is_read_in_place_from_its_zip(tmp_path, bandai_bvh, caplog):
+    """Dataset-2's layout: cfg lists with a `dataset-2_` prefix, and the clips inside data.zip."""
+    fake = tmp_path / "bandai2"
+    (fake / "cfg").mkdir(parents=True)
+    (fake / "cfg" / "content_label.txt").write_text("dataset-2_walk\ndataset-2_run\ndataset-2_wave-left-hand")
+    (fake / "cfg" / "style_label.txt").write_text("dataset-2_active\ndataset-2_elderly")
+    clip = bandai_bvh.read_bytes()
+    with zipfile.ZipFile(fake / "data.zip", "w") as z:
+        for name, content, style in (("walk_active_001", 0, 0), ("run_elderly_001", 1, 1),
+                                     ("wave-left-hand_elderly_002", 2, 1), ("run_active_002", 1, 0)):
+            z.writestr(f"data/dataset-2_{name}.json", json.dumps({"content": content, "style": style}))
+            if name != "run_active_002":                               # its BVH is missing
+                z.writestr(f"data/dataset-2_{name}.bvh", clip)
+        z.writestr("data/dataset-2_walk_elderly_003.json", json.dumps({"content": 0, "style": 1}))
+        z.writestr("data/dataset-2_walk_elderly_003.bvh", b"HIERARCHY\nROOT x\n{\n")   # corrupt
+    ds = build_bandai(fake)
+    assert ds.label_names == ["active", "elderly"]
+    assert sorted(ds.clip_names) == ["dataset-2_run_elderly_001", "dataset-2_walk_active_001",
+                                     "dataset-2_wave-left-hand_elderly_002"]
+    assert [ds.clip_names[c] for c in ds.split(heldout=True)] == ["dataset-2_wave-left-hand_elderly_002"]
+    for c in range(ds.n_clips):
+        assert ds.label_names[ds.labels[c]] == ds.clip_names[c].split("_")[2]
+        np.testing.assert_allclose(ds.clip(c)[:, 0], dataset.load_bvh_canonical(bandai_bvh, 30.0), atol=1e-5)
+    assert "dataset-2_run_active_002.bvh" in caplog.text and "walk_elderly_003" in caplog.text
+    assert build_bandai(fake, styles=["elderly"]).n_clips == 2
+
+
+def test_the_real_bandai2_zip_opens_with_its_styles_and_actions():
+    root = need(DATA / "bandai2")
+    with zipfile.ZipFile(root / "data.zip") as z:
+        bvh = [n for n in z.namelist() if n.endswith(".bvh")]
+    assert len(bvh) == 2902
+    assert dataset._names(root / "cfg" / "style_label.txt") == ["active", "elderly", "exhausted", "feminine",
+                                                                 "masculine", "normal", "youthful"]
+    assert set(dataset.BANDAI2_HOLDOUT) <= set(dataset._names(root / "cfg" / "content_label.txt"))
