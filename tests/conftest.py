@@ -83,6 +83,14 @@ def shipped(kind: str):
 
 
 @pytest.fixture(scope="session")
+def bandai_dataset():
+    """Bandai dataset-1's seven emotions, built from the real BVH (a few seconds)."""
+    from models import dataset
+    need(DATA / "bandai")
+    return dataset.build("bandai")
+
+
+@pytest.fixture(scope="session")
 def solo_model():
     """The shipped solo model (the daemon's default)."""
     return shipped("solo")

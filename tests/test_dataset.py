@@ -86,9 +86,8 @@ def test_bandai_skips_a_missing_clip_with_a_warning(tmp_path, bandai_bvh, caplog
     assert "dataset-1_guide_normal_001.bvh" in caplog.text
 
 
-def test_full_bandai_build_holds_out_whole_actions():
-    need(DATA / "bandai")
-    ds = dataset.build("bandai")
+def test_full_bandai_build_holds_out_whole_actions(bandai_dataset):
+    ds = bandai_dataset
     assert ds.label_names == list(dataset.BANDAI_STYLES)
     assert ds.n_clips == 86
     held = {ds.clip_names[c].split("_")[1] for c in ds.split(heldout=True)}

@@ -1,3 +1,4 @@
+import collections
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from bridge.cli import main
-from models.dataset import build_folder
+from models.dataset import action, build_folder
 from models import motion, skeleton
 from models.bvh import read_bvh
 from models.solo.training import BoneLoss, WindowSampler
@@ -93,3 +94,26 @@ def test_distributed_training_on_two_gloo_processes(fixture_dataset, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["step"] == 10
+
+
+def test_balanced_windows_come_evenly_by_label_and_by_action_within_it(bandai_dataset):
+    ds = bandai_dataset
+    train = ds.split(heldout=False)
+    plain = WindowSampler(ds, train, length=64, mirror=False, seed=0)
+    even = WindowSampler(ds, train, length=64, mirror=False, seed=0, balance=True)
+    draws = 70_000
+    picks = even.rng.choice(len(even.clips), size=draws, p=even.weights)
+    labels = even.labels[picks]
+    share = np.bincount(labels, minlength=len(ds.label_names)) / draws
+    np.testing.assert_allclose(share, 1 / len(ds.label_names), atol=0.01)
+    assert plain.weights[plain.labels == ds.label_names.index("normal")].sum() > 0.25   # lopsided unbalanced
+    # within a label, each action it performs is drawn as often as the others
+    names = [action(ds.clip_names[even.clips[k]]) for k in picks]
+    for label in range(len(ds.label_names)):
+        acts = collections.Counter(a for a, l in zip(names, labels) if l == label)
+        counts = np.array(list(acts.values()))
+        assert counts.min() > 0.8 * counts.mean() and counts.max() < 1.2 * counts.mean(), (ds.label_names[label], acts)
+    # and the batches themselves follow the weights
+    _, batch_labels, _ = even.batch(3000)
+    np.testing.assert_allclose(np.bincount(batch_labels, minlength=len(ds.label_names)) / 3000,
+                               1 / len(ds.label_names), atol=0.03)
