@@ -90,7 +90,8 @@ class Control:
         """Interpret one message and queue its commands: None, or why it was refused."""
         e = self.engine
         try:
-            commands = interpret(address, args, e.labels, sender, self.pose_layout, e.performers, e.generator.modes)
+            commands = interpret(address, args, e.labels, sender, self.pose_layout, e.performers, e.generator.modes,
+                                 e.generator.unsupported)
         except ProtocolError as error:
             return str(error)
         for command in commands:

@@ -225,7 +225,7 @@ def preset(name: str, labels: list[str] | tuple[str, ...] = SHIPPED_LABELS) -> M
         faders = [Mapping(f"emotion/{label}", cc=i, channel=1) for i, label in enumerate(labels[:7])]
         faders.append(Mapping("mix", cc=7, channel=1))
         knobs = [Mapping(p, cc=16 + i, channel=1) for i, p in
-                 enumerate(["variance", "temperature", "glide", "k", "emotion_weight", "energy"])]
+                 enumerate(["variance", "temperature", "glide", "k", "emotion_weight", "energy", "intensity"])]
         buttons = [Mapping(p, cc=cc, channel=1) for p, cc in
                    [("sampler/mean", 32), ("sampler/random", 33), ("sampler/dynamic", 34), ("sampler/emotion", 35),
                     ("preset/a", 48), ("preset/b", 49), ("reset", 64)]]

@@ -175,10 +175,11 @@ def valence_arousal(valence: float, arousal: float, labels: list[str], sharpness
 
 def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None = None,
               pose_layout: str = "canonical", performers: int | None = None,
-              modes: tuple[str, ...] = ("solo",)) -> list[Command]:
+              modes: tuple[str, ...] = ("solo",), unsupported: dict[str, str] | None = None) -> list[Command]:
     """One OSC message → commands, every value checked and in range, so that applying them cannot
-    fail. Raises ProtocolError on anything it cannot use. `performers` (None: any number) and
-    `modes` are what the running show has."""
+    fail. Raises ProtocolError on anything it cannot use. `performers` (None: any number),
+    `modes` and `unsupported` (parameter → why the model has no use for it) are what the running
+    show has."""
     performer = None
     if address.startswith("/performer/"):
         m = re.match(r"^/performer/(\d{1,%d})(/.*)$" % MAX_PERFORMER_DIGITS, address)
@@ -212,6 +213,8 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
         param = PARAMS[address[1:]]
         if param.scope == "show" and performer is not None:
             raise ProtocolError(f"{param.name} is the whole show's, not one performer's: send /{param.name}")
+        if unsupported and param.name in unsupported:
+            raise ProtocolError(f"/{param.name}: {unsupported[param.name]}")
         return cmd(SetParam, param.name, _in_range(address, _numbers(address, args, 1)[0], *param.range))
     if address == "/sampler":
         name = _string(address, args)

@@ -37,6 +37,7 @@ class Live(Protocol):
     modes: tuple[str, ...]     # what /mode may ask of it; it starts in the first
     roles: tuple[str, ...]     # the bodies each performer streams: ("dancer",), or ("lead", "partner")
     recognised: np.ndarray     # (P, L) the emotion its own head reads in what it made, up to the last frame
+    unsupported: dict[str, str]  # live parameters (bridge.params) it has no use for → why, for the refusal
 
     def step(self, condition: Condition) -> np.ndarray:
         """The next frame: world positions (P × len(roles), J, 3) in metres, canonical skeleton;

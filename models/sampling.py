@@ -35,6 +35,7 @@ class SamplingParams:
     top_movers: int = 3
     hold: float = 4.0             # log-odds bonus for keeping the previous frame's component
     energy: float = 1.0           # pace asked of the model, times the emotion's typical pace
+    intensity: float = 1.0        # classifier-free guidance scale (models trained with guidance)
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:

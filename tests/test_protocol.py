@@ -89,3 +89,10 @@ def test_the_readme_table_is_the_declaration():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     table = readme.split("<!-- params:begin -->\n")[1].split("<!-- params:end -->")[0]
     assert table == markdown(), "README's live-parameter table is out of date: paste bridge.params.markdown()"
+
+
+def test_a_parameter_the_model_has_no_use_for_is_refused_with_why():
+    why = {"intensity": "this model was trained without guidance (train solo --drop-emotion)"}
+    with pytest.raises(ProtocolError, match="/intensity: this model was trained without guidance"):
+        interpret("/performer/1/intensity", (2.0,), ["normal"], performers=1, unsupported=why)
+    assert interpret("/intensity", (2.0,), ["normal"]) == [SetParam("intensity", 2.0)]

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -9,12 +11,12 @@ from models.solo.live import PACE_DRIVE_LIMIT, RECOGNISE_WINDOW, SCORE_WINDOW, S
 from models.solo.model import SoloConfig, SoloModel
 
 
-def generator(performers: int = 2) -> SoloLive:
+def generator(performers: int = 2, guidance: bool = False) -> SoloLive:
     torch.manual_seed(0)
     model = SoloModel(SoloConfig(context=12, n_layer=2, n_head=2, n_embd=32, n_mix=3))
     meta = {"labels": [f"l{i}" for i in range(7)], "fps": 30.0,
             "feature_mean": np.zeros(67, np.float32), "feature_std": np.ones(67, np.float32),
-            "pace": {f"l{i}": 0.5 + 0.1 * i for i in range(7)}}
+            "pace": {f"l{i}": 0.5 + 0.1 * i for i in range(7)}, "guidance": guidance}
     return SoloLive(model, meta, performers=performers, seed=0)
 
 
@@ -100,3 +102,32 @@ def test_rehearsing_before_each_step_changes_nothing():
         condition = Condition(emotion, [SamplingParams()] * 2)
         np.testing.assert_array_equal(rehearsed.step(condition), plain.step(condition))
     torch.testing.assert_close(rehearsed.cache.k, plain.cache.k, rtol=0, atol=0)
+
+
+def test_guidance_at_intensity_one_is_the_plain_pass_in_one_batch():
+    plain, guided = generator(), generator(guidance=True)
+    batches = []
+    step = guided.model.step
+    guided.model.step = lambda x, *rest: batches.append(x.shape[0]) or step(x, *rest)
+    for gen in (plain, guided):
+        gen.rehearse()
+    np.testing.assert_allclose(run(plain, 30).numpy(), run(guided, 30).numpy(), atol=1e-5)
+    assert batches == [4] * 30                  # two performers, with and without their emotion, together
+    assert plain.unsupported and not guided.unsupported
+
+
+def test_intensity_moves_the_mixture_along_what_the_emotion_changes():
+    gen = generator(guidance=True)
+    run(gen, 10)
+    x, e = gen.prev, torch.eye(7)[:2]
+    pace = torch.full((2,), 0.5)
+    mu = {}
+    for s in (0.0, 1.0, 2.0):
+        cache = copy.deepcopy(gen.cache)
+        mu[s] = gen._run(x, e, pace, cache, [s, s]).mu
+    plain = copy.deepcopy(gen.cache)
+    both = gen._run(x, e, pace, plain)
+    torch.testing.assert_close(mu[0.0], both.mu[2:])            # intensity 0: no emotion at all
+    torch.testing.assert_close(mu[1.0], both.mu[:2])            # 1: the emotion as trained
+    torch.testing.assert_close(mu[2.0] - mu[1.0], mu[1.0] - mu[0.0], atol=1e-5, rtol=0)
+    assert (mu[1.0] - mu[0.0]).abs().max() > 1e-4

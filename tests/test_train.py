@@ -68,7 +68,7 @@ def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
     assert "train solo" in meta["command"] and len(meta["data"]["sha256"]) == 16
     assert meta["device"] == "cpu" and meta["torch"] == torch.__version__ and meta["wall_s"] > 0
     assert len(meta["git_commit"].split("+")[0]) in (40, 7) or meta["git_commit"] == "unknown"
-    assert {"mse", "mdn", "emotion_head_accuracy"} <= set(meta["metrics"]["val"])
+    assert {"mse", "mdn", "emotion_head_accuracy"} <= set(meta["metrics"]["val"]) and meta["guidance"] is True
     assert out.with_suffix(".curve.png").exists()
     # resume continues from step 20
     assert main(["train", "solo", "--data", str(data), "--out", str(out), "--steps", "30", "--resume", *TINY]) == 0
@@ -117,3 +117,13 @@ def test_balanced_windows_come_evenly_by_label_and_by_action_within_it(bandai_da
     _, batch_labels, _ = even.batch(3000)
     np.testing.assert_allclose(np.bincount(batch_labels, minlength=len(ds.label_names)) / 3000,
                                1 / len(ds.label_names), atol=0.03)
+
+
+def test_a_share_of_windows_is_shown_no_emotion_for_guidance():
+    from models.solo.training import withheld
+    emotion = torch.eye(7)[torch.randint(0, 7, (20_000,))]
+    out = withheld(emotion, 0.1, torch.Generator().manual_seed(0))
+    none = out.sum(-1) == 0
+    assert 0.09 < none.float().mean() < 0.11
+    torch.testing.assert_close(out[~none], emotion[~none])
+    assert withheld(emotion, 0.0, torch.Generator()) is emotion

@@ -215,6 +215,7 @@ class DuetLive:
                  seed: int = 0):
         self.soloist = soloist
         self.labels, self.performers, self.fps = soloist.labels, soloist.performers, soloist.fps
+        self.unsupported = soloist.unsupported     # the emotion and its guidance shape the generated lead
         self.partner = Partner(model, meta, soloist.performers, seed)
         self.lead_config = lead
         self.mode = self.modes[0]

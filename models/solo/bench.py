@@ -2,6 +2,7 @@
 window, for several batch sizes, measured in one run so the numbers compare as ratios."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Callable
 
@@ -54,8 +55,10 @@ def _live(gen: SoloLive, condition: Condition, n: int, sync: Callable[[], None],
 def bench(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: str = "cpu",
                params: SamplingParams = SamplingParams()) -> list[dict]:
     """Per batch size: the generator's step to a frame (model, sampler with its emotion scoring,
-    trajectory) and the settling after it (recognised emotion, pace governor); the step at a live
-    pace, cold and rehearsed; the model alone with its cache, and the model re-run over a full
+    trajectory) and the settling after it (recognised emotion, pace governor); the same step with
+    classifier-free guidance (each performer stepped with and without its emotion in one batch;
+    timed on these weights whatever they were trained for, as the cost is the same); the step at a
+    live pace, cold and rehearsed; the model alone with its cache, and the model re-run over a full
     window."""
     model = model.to(device).eval()
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
@@ -68,6 +71,11 @@ def bench(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: s
         for _ in range(context + 16):          # fill the cache: steady state, window full
             gen.step(condition)
         step = _timed(lambda: gen.step(condition), frames, sync, before=gen.settle)
+        guided = SoloLive(model, {**meta, "guidance": True}, performers=B)
+        strong = Condition(emotion, [dataclasses.replace(params, intensity=2.0)] * B)
+        for _ in range(context + 16):
+            guided.step(strong)
+        guided_step = _timed(lambda: guided.step(strong), frames, sync, before=guided.settle)
         settle = _timed(gen.settle, frames, sync, before=lambda: gen.step(condition))
         live = _live(gen, condition, max(30, frames // 2), sync)
         e = torch.as_tensor(emotion, device=device)
@@ -82,6 +90,7 @@ def bench(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: s
         model(window, e, window_pace)
         full = _timed(lambda: model(window, e, window_pace), max(30, frames // 4), sync)
         rows.append({"device": str(device), "performers": B, "context": context, "step": step, "settle": settle,
+                     "guided": guided_step, "guided_cost": guided_step["p50_ms"] / step["p50_ms"],
                      "live_cold": live["cold"], "live_rehearsed": live["rehearsed"],
                      "model_incremental": incremental, "model_full_window": full,
                      "speedup_p50": full["p50_ms"] / incremental["p50_ms"]})

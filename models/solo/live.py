@@ -12,7 +12,7 @@ import torch
 from .. import motion, skeleton
 from ..live import Condition
 from ..sampling import SamplingParams, sample, skeleton_noise
-from .model import PACE_FLOOR, KVCache, SoloModel
+from .model import PACE_FLOOR, KVCache, SoloModel, SoloOutput
 
 SCORE_WINDOW = 8        # frames the emotion sampler scores a candidate with (recent + candidate)
 RECOGNISE_WINDOW = 60   # frames behind the recognised emotion that is reported (2 s)
@@ -41,6 +41,11 @@ class SoloLive:
         self.paces = np.array([meta["pace"][name] for name in self.labels])
         self.performers = performers
         self.stage = stage               # metres; see motion.Trajectory
+        # trained with the emotion sometimes withheld (train solo --drop-emotion), the model also
+        # knows motion with no emotion asked: classifier-free guidance, see `_run`
+        self.guided = bool(meta.get("guidance", False))
+        self.unsupported = {} if self.guided else {
+            "intensity": "this model was trained without guidance (train solo --drop-emotion)"}
         self.generator = torch.Generator().manual_seed(seed)
         self.limbs = skeleton_noise(skeleton.PARENTS, LIMB_CORRELATION, motion.ROOT_FEATURES).to(self.device)
         self.reset()
@@ -88,11 +93,11 @@ class SoloLive:
         """Continue from real motion: normalised frames (T, F), shown to every performer."""
         self.settle()
         x = torch.as_tensor(frames, dtype=torch.float32, device=self.device)
-        e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
         B = self.performers
-        pace = torch.as_tensor(self._target_pace(emotion, 1.0), dtype=torch.float32, device=self.device)
+        e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device).expand(B, -1)
+        pace = torch.as_tensor(self._target_pace(emotion, 1.0), dtype=torch.float32, device=self.device).expand(B)
         for t in range(len(x) - 1):
-            self.model.step(x[t].expand(B, -1), e, pace, self.cache)
+            self._run(x[t].expand(B, -1), e, pace, self.cache)
         self.prev = x[-1].expand(B, -1).clone()
         self._reset_pace()
         n = min(len(x) - 1, RECOGNISE_WINDOW - 1)
@@ -112,7 +117,7 @@ class SoloLive:
         e = e / e.sum(-1, keepdim=True).clamp_min(1e-6)
         target = self._target_pace(emotion, np.array([p.energy for p in params]))
         asked = torch.as_tensor(target * np.exp(self.drive), dtype=torch.float32, device=self.device)
-        out = self.model.step(self.prev, e, asked, self.cache)
+        out = self._run(self.prev, e, asked, self.cache, [p.intensity for p in params])
         # AR(1) noise: still standard normal at every frame, but it wanders instead of jumping
         fresh = torch.randn(self.noise.shape, generator=self.generator).to(self.device)
         self.noise = NOISE_CORRELATION * self.noise + (1 - NOISE_CORRELATION ** 2) ** 0.5 * fresh
@@ -156,8 +161,27 @@ class SoloLive:
             full = self.model.config.context       # attend over a full window, as a live step does
             self._scratch = KVCache(torch.zeros_like(self.cache.k), torch.zeros_like(self.cache.v), seen=full)
         B, L = self.prev.shape[0], len(self.labels)
-        self.model.step(self.prev, self.prev.new_full((B, L), 1.0 / L), self.prev.new_ones(B), self._scratch)
+        self._run(self.prev, self.prev.new_full((B, L), 1.0 / L), self.prev.new_ones(B), self._scratch)
         self._scratch.seen -= 1                    # the same slot next time: the scratch never grows
+
+    def _run(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache,
+             intensity: list[float] | None = None) -> SoloOutput:
+        """The model's next-frame mixture for every performer. A guided model steps each
+        performer twice in one batch, with its emotion and with none (each pass keeps its own rows
+        of the cache), and the intensity s moves the mixture from the pass without towards the
+        pass with, and beyond: 0 ignores the emotion, 1 is the pass with it, exactly (torch.lerp
+        returns its end at weight 1), 2 doubles what the emotion changes. Sigma stays the
+        conditional pass's: guidance says where the body goes, not how freely."""
+        if not self.guided:
+            return self.model.step(x, emotion, pace, cache)
+        B = x.shape[0]
+        both = self.model.step(torch.cat([x, x]), torch.cat([emotion, torch.zeros_like(emotion)]),
+                               torch.cat([pace, pace]), cache)
+        if intensity is None:
+            return both
+        s = torch.as_tensor(intensity, dtype=torch.float32, device=self.device)[:, None]
+        return SoloOutput(torch.lerp(both.pi_logits[B:], both.pi_logits[:B], s),
+                          torch.lerp(both.mu[B:], both.mu[:B], s[..., None]), both.sigma[:B])
 
     def _target_pace(self, emotion: np.ndarray, energy) -> np.ndarray:
         """The pace (m/s) each performer should move at: the emotion's mix of label paces."""

@@ -36,6 +36,7 @@ class Options:
     input_noise: float = 0.03         # std (normalised units) of noise on input frames, not targets
     mirror: bool = True
     balance: bool = True              # windows drawn evenly by label, and by action within a label
+    drop_emotion: float = 0.1         # share of windows shown no emotion: what guidance steers away from
 
 
 class WindowSampler:
@@ -142,6 +143,16 @@ class BoneLoss:
         return ((self.lengths(mu) - real).abs() / real.clamp_min(1e-3)).mean()
 
 
+def withheld(emotion: torch.Tensor, share: float, rng: torch.Generator) -> torch.Tensor:
+    """Emotion weights (B, L) with a random `share` of rows zeroed: the model learns motion with no
+    emotion asked beside motion with one, and live guidance (SoloLive._run) steers by the
+    difference. The emotion head's losses keep every window's label."""
+    if share <= 0:
+        return emotion
+    keep = torch.rand(emotion.shape[0], generator=rng).to(emotion.device) >= share
+    return emotion * keep[:, None]
+
+
 def _teacher_force(model: SoloModel, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, keep: float,
                    rng: torch.Generator) -> torch.Tensor:
     """Replace a share of input frames with the model's own prediction of them, so it learns
@@ -204,7 +215,7 @@ class Task:
         """One training batch through `model` (perhaps wrapped in DDP): its losses and their weights."""
         tc, o, device = self.tc, self.options, self.device
         w, labels, pace = (torch.from_numpy(a).to(device) for a in self.batches.batch(tc.batch_size))
-        emotion = torch.nn.functional.one_hot(labels, self.config.n_labels).float()
+        emotion = withheld(torch.nn.functional.one_hot(labels, self.config.n_labels).float(), o.drop_emotion, self.rng)
         plain = model.module if hasattr(model, "module") else model
         keep = schedules.teacher_forcing(step, tc.steps, o.teacher_forcing_floor)
         x = _teacher_force(plain, w[:, :-1], emotion, pace, keep, self.rng)
@@ -221,4 +232,5 @@ class Task:
     def meta(self) -> dict:
         ds = self.ds
         return {"labels": ds.label_names, "fps": ds.fps, "pace": label_paces(ds),
+                "guidance": self.options.drop_emotion > 0,
                 "feature_mean": ds.feature_mean.tolist(), "feature_std": ds.feature_std.tolist()}
