@@ -39,6 +39,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0                  # CPU threads; 0 = torch's choice
     tensorboard: str = ""             # a folder to write TensorBoard event files to
+    init: str = ""                    # a checkpoint to start from (fine-tuning): see `initialise`
 
 
 class Task(Protocol):
@@ -86,6 +87,9 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
         lr=tc.lr, betas=(0.9, 0.99))
     out = checkpoint.stem(out)
     step, history = 0, []
+    code = git_commit()          # the code that trains is what was imported now, whatever changes later
+    if tc.init and not resume:
+        meta = {**meta, "init": initialise(model, tc.init, device)}
     if resume:
         state = torch.load(out.with_suffix(".train.pt"), map_location=device, weights_only=True)
         loaded, _ = checkpoint.load(out, device)
@@ -129,7 +133,7 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
                 for k, v in record["val"].items():
                     writer.add_scalar(f"val/{k}", v, step)
             made = {"device": str(device) + (f" × {world}" if world > 1 else ""), "torch": torch.__version__,
-                    "git_commit": git_commit(), "wall_s": round(record["elapsed_s"], 1)}
+                    "git_commit": code, "wall_s": round(record["elapsed_s"], 1)}
             _save(model, optimizer, task, tc, out, {**meta, **made}, step, history)
         if on_step and rank == 0:
             on_step(step, record)
@@ -138,6 +142,22 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
     if world > 1:
         dist.barrier()
     return history[-1]["val"] if history else {}
+
+
+def initialise(model: torch.nn.Module, path: str, device) -> dict:
+    """Start `model` from a checkpoint of the same family (pretrained on more data, say): every
+    tensor with the same name and shape is copied; those that differ (a layer sized by the label
+    list, when fine-tuning on other labels) keep their fresh initialisation. What was taken, for the
+    checkpoint's record."""
+    source, meta = checkpoint.load(path, device)
+    own = model.state_dict()
+    taken = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    if len(taken) < len(own) / 2:       # a few label-sized layers differ; most differing is another model
+        raise ValueError(f"{path}: only {len(taken)} of this model's {len(own)} tensors fit it "
+                         f"(another family, or another size?)")
+    model.load_state_dict(taken, strict=False)
+    return {"checkpoint": str(checkpoint.stem(path)), "data": meta.get("data"), "step": meta.get("step"),
+            "tensors": f"{len(taken)} of {len(own)}", "fresh": sorted(set(own) - set(taken))}
 
 
 def git_commit() -> str:

@@ -127,3 +127,28 @@ def test_a_share_of_windows_is_shown_no_emotion_for_guidance():
     assert 0.09 < none.float().mean() < 0.11
     torch.testing.assert_close(out[~none], emotion[~none])
     assert withheld(emotion, 0.0, torch.Generator()) is emotion
+
+
+def test_a_run_starts_from_another_checkpoint_taking_every_tensor_that_fits(fixture_dataset, tmp_path):
+    from models import checkpoint
+    from models.solo.model import SoloConfig, SoloModel
+    from models.train import initialise
+    _, data = fixture_dataset
+    pretrained = tmp_path / "pre"
+    assert main(["train", "solo", "--data", str(data), "--out", str(pretrained), "--steps", "10", *TINY]) == 0
+    source, _ = checkpoint.load(pretrained)
+    # another label list (3, not 2): the layers sized by it start fresh, everything else is taken
+    fresh = SoloModel(SoloConfig(n_labels=3, context=16, n_layer=2, n_head=2, n_embd=32, n_mix=3))
+    record = initialise(fresh, str(pretrained), "cpu")
+    assert record["fresh"] == ["condition_in.0.weight", "emotion_head.out.bias", "emotion_head.out.weight"]
+    for name, tensor in source.state_dict().items():
+        if name not in record["fresh"]:
+            torch.testing.assert_close(fresh.state_dict()[name], tensor)
+    wider = SoloModel(SoloConfig(n_embd=64, n_head=2, n_layer=1, context=16, n_mix=3))
+    with pytest.raises(ValueError, match="tensors fit it"):
+        initialise(wider, str(pretrained), "cpu")
+    out = tmp_path / "tuned"
+    assert main(["train", "solo", "--data", str(data), "--out", str(out), "--steps", "10", "--init", str(pretrained),
+                 *TINY]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["init"]["tensors"] == f"{len(source.state_dict())} of {len(source.state_dict())}"
