@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from models.solo.model import SoloConfig, SoloModel, mdn_nll
@@ -18,8 +19,13 @@ def test_shapes_and_losses():
     assert m.emotion_head(x).shape == (4, 7)
 
 
-def test_incremental_steps_equal_the_full_forward_beyond_the_window():
-    m = tiny()
+@pytest.mark.parametrize("adaln", [False, True])
+def test_incremental_steps_equal_the_full_forward_beyond_the_window(adaln):
+    m = tiny(adaln=adaln)
+    if adaln:      # away from its zero start, so the modulation is really exercised
+        with torch.no_grad():
+            for block in m.blocks:
+                block.ada.weight.normal_(std=0.1)
     x, e = torch.randn(2, 40, 67), torch.softmax(torch.randn(2, 7), -1)   # 40 frames, window of 12
     pace = torch.rand(2, 40) * 2
     full = m(x, e, pace)
@@ -64,3 +70,13 @@ def test_mdn_nll_prefers_targets_near_a_component():
     near = mdn_nll(pi, mu, sigma, torch.full((1, 1, 67), 5.0))
     far = mdn_nll(pi, mu, sigma, torch.full((1, 1, 67), 2.5))
     assert near < far
+
+
+def test_adaln_starts_as_the_plain_model_and_takes_the_condition_into_every_block():
+    plain, ada = tiny(), tiny(adaln=True)
+    ada.load_state_dict(plain.state_dict(), strict=False)           # the same weights; ada's are zero
+    x, e, pace = torch.randn(2, 10, 67), torch.softmax(torch.randn(2, 7), -1), torch.rand(2, 10)
+    torch.testing.assert_close(ada(x, e, pace).mu, plain(x, e, pace).mu)
+    with torch.no_grad():
+        ada.blocks[1].ada.weight.normal_(std=0.1)
+    assert not torch.allclose(ada(x, e, pace).mu, plain(x, e, pace).mu)

@@ -78,6 +78,7 @@ class SoloConfig:
     n_mix: int = 8              # MDN components
     emo_window: int = 60        # frames the emotion head pools over
     dropout: float = 0.1
+    adaln: bool = False         # the condition also scales and shifts every block's layer norms
 
     def check(self) -> None:
         """Raise ValueError, naming the field, for a configuration no model can be built from."""
@@ -144,14 +145,26 @@ class Block(nn.Module):
         self.ln_2 = LayerNorm(config.n_embd)
         self.mlp = Sequential(Linear(config.n_embd, 4 * config.n_embd), gelu(),
                               Linear(4 * config.n_embd, config.n_embd), Dropout(config.dropout))
+        # AdaLN: the condition (emotion and pace) sets a shift and a scale for each layer norm, so
+        # it reaches every block directly rather than only through the first frame's input.
+        # Zero at the start (SoloModel zeroes it), when the block is the plain one.
+        self.ada = Linear(config.n_embd, 4 * config.n_embd) if config.adaln else None
 
-    def forward(self, x, rot, mask):
-        x = x + self.attn(self.ln_1(x), rot, mask)
-        return x + self.mlp(self.ln_2(x))
+    def _norms(self, x: torch.Tensor, condition: torch.Tensor | None):
+        if self.ada is None:
+            return self.ln_1, self.ln_2
+        shift_1, scale_1, shift_2, scale_2 = self.ada(condition).chunk(4, dim=-1)
+        return (lambda h: self.ln_1(h) * (1 + scale_1) + shift_1), (lambda h: self.ln_2(h) * (1 + scale_2) + shift_2)
 
-    def step(self, x, keys, values, seen, rot):
-        x = x + self.attn.step(self.ln_1(x), keys, values, seen, rot)
-        return x + self.mlp(self.ln_2(x))
+    def forward(self, x, rot, mask, condition=None):
+        ln_1, ln_2 = self._norms(x, condition)
+        x = x + self.attn(ln_1(x), rot, mask)
+        return x + self.mlp(ln_2(x))
+
+    def step(self, x, keys, values, seen, rot, condition=None):
+        ln_1, ln_2 = self._norms(x, condition)
+        x = x + self.attn.step(ln_1(x), keys, values, seen, rot)
+        return x + self.mlp(ln_2(x))
 
 
 class EmotionHead(nn.Module):
@@ -220,6 +233,9 @@ class SoloModel(nn.Module):
         self.mdn_head = Linear(C, G + 2 * G * Fd)
         self.emotion_head = EmotionHead(config)
         self.apply(self._init_weights)
+        for block in self.blocks:
+            if block.ada is not None:
+                nn.init.zeros_(block.ada.weight)
 
     @staticmethod
     def _init_weights(m: nn.Module) -> None:
@@ -252,13 +268,14 @@ class SoloModel(nn.Module):
         output carries the keypoint MSE, MDN NLL and velocity losses; with labels (B,) too, the
         emotion losses."""
         B, T, _ = x.shape
-        h = self.frame_in(x) + self.condition(emotion.unsqueeze(1).expand(-1, T, -1), pace)
+        c = self.condition(emotion.unsqueeze(1).expand(-1, T, -1), pace)
+        h = self.frame_in(x) + c
         i = torch.arange(T, device=x.device)
         offset = i[:, None] - i[None, :]
         mask = (offset >= 0) & (offset < self.config.context)                  # causal, sliding window
         rot = rotary(np.arange(T), self.config.n_embd // self.config.n_head, x.device)
         for block in self.blocks:
-            h = block(h, rot, mask)
+            h = block(h, rot, mask, c)
         h = self.ln_f(h)
         out = SoloOutput(*self._mixture(h), self.mean_head(h))
         if targets is not None:
@@ -287,9 +304,10 @@ class SoloModel(nn.Module):
             shape = (c.n_layer, x.shape[0], c.n_head, c.context, c.n_embd // c.n_head)
             cache.k, cache.v = x.new_zeros(shape), x.new_zeros(shape)
         rot = rotary(np.array([cache.start + cache.seen]), c.n_embd // c.n_head, x.device)
-        h = (self.frame_in(x) + self.condition(emotion, pace)).unsqueeze(1)
+        cond = self.condition(emotion, pace).unsqueeze(1)
+        h = self.frame_in(x).unsqueeze(1) + cond
         for i, block in enumerate(self.blocks):
-            h = block.step(h, cache.k[i], cache.v[i], cache.seen, rot)
+            h = block.step(h, cache.k[i], cache.v[i], cache.seen, rot, cond)
         cache.seen += 1
         return SoloOutput(*self._mixture(self.ln_f(h[:, 0])))
 
