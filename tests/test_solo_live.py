@@ -78,10 +78,24 @@ def test_the_pace_governor_asks_for_more_when_the_body_moves_too_little():
     target = np.array([1.0, 0.2])                      # m/s; both bodies move at 0.5 m/s
     body = np.zeros((2, 21, 3))
     for t in range(300):
-        gen._govern(body + [t * 0.5 / gen.fps, 0, 0], target)
+        gen._govern(gen._speed(None, None, body + [t * 0.5 / gen.fps, 0, 0]), target)
     assert gen.measured == pytest.approx([0.5, 0.5])
     assert gen.drive[0] == pytest.approx(PACE_DRIVE_LIMIT)   # too slow: asks for more, up to the limit
     assert gen.drive[1] == pytest.approx(-PACE_DRIVE_LIMIT)  # too fast: asks for less
+
+
+def test_where_the_checkpoint_knows_limb_paces_the_governor_steers_by_the_limbs():
+    gen = generator(performers=1)
+    gen.limb_paces = np.full(7, 0.4)
+    still = torch.zeros(1, 67)
+    walking = still.clone()
+    walking[:, :4] = 3.0                          # the root's features move: travel, no limb motion
+    waving = still.clone()
+    waving[:, 4 + 3 * 8] = 0.5 / gen.fps          # one wrist (of 21 joints) moves 0.5 m in a frame
+    assert gen._speed(walking, still, None) == pytest.approx([0.0])
+    assert gen._speed(waving, still, None) == pytest.approx([0.5 / 21], rel=1e-4)
+    gen.step(Condition(np.eye(7, dtype=np.float32)[:1], [SamplingParams()]))
+    assert gen._owed[3] == pytest.approx([0.4])   # the goal is the label's limb pace, times the energy
 
 
 def test_energy_sets_how_much_the_shipped_model_moves(solo_model):

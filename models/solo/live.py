@@ -39,6 +39,12 @@ class SoloLive:
         self.std = np.asarray(meta["feature_std"], dtype=np.float32)
         # each label's typical pace (m/s): an emotion asks the model for its mix of these
         self.paces = np.array([meta["pace"][name] for name in self.labels])
+        # ... and its limbs' (root-relative joint speed), which the governor steers by where the
+        # checkpoint has it: root travel alone can meet a world pace while the limbs barely move
+        limbs = meta.get("limb_pace")
+        self.limb_paces = None if limbs is None else np.array([limbs[name] for name in self.labels])
+        joints = torch.as_tensor(self.std[motion.ROOT_FEATURES:], dtype=torch.float32)
+        self.joint_std = joints.to(self.device)
         self.performers = performers
         self.stage = stage               # metres; see motion.Trajectory
         # trained with the emotion sometimes withheld (train solo --drop-emotion), the model also
@@ -95,7 +101,7 @@ class SoloLive:
         x = torch.as_tensor(frames, dtype=torch.float32, device=self.device)
         B = self.performers
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device).expand(B, -1)
-        pace = torch.as_tensor(self._target_pace(emotion, 1.0), dtype=torch.float32, device=self.device).expand(B)
+        pace = torch.as_tensor(self._target_pace(emotion, 1.0, self.paces), dtype=torch.float32, device=self.device).expand(B)
         for t in range(len(x) - 1):
             self._run(x[t].expand(B, -1), e, pace, self.cache)
         self.prev = x[-1].expand(B, -1).clone()
@@ -115,7 +121,8 @@ class SoloLive:
         emotion, params = condition.emotion, condition.params
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
         e = e / e.sum(-1, keepdim=True).clamp_min(1e-6)
-        target = self._target_pace(emotion, np.array([p.energy for p in params]))
+        energy = np.array([p.energy for p in params])
+        target = self._target_pace(emotion, energy, self.paces)
         asked = torch.as_tensor(target * np.exp(self.drive), dtype=torch.float32, device=self.device)
         out = self._run(self.prev, e, asked, self.cache, [p.intensity for p in params])
         # AR(1) noise: still standard normal at every frame, but it wanders instead of jumping
@@ -130,7 +137,8 @@ class SoloLive:
         # a sample far outside anything seen in training would feed on itself; keep it in range
         nxt = nxt.clamp_(-CLAMP_STD, CLAMP_STD)
         world = self.trajectory.advance(nxt.cpu().numpy() * self.std + self.mean)
-        self._owed = (nxt, self.prev, world, target)
+        goal = target if self.limb_paces is None else self._target_pace(emotion, energy, self.limb_paces)
+        self._owed = (nxt, self.prev, world, goal)
         self.prev, self.component = nxt, component
         return world
 
@@ -142,11 +150,11 @@ class SoloLive:
         gone out, so none of it lies between a change and the frame that shows it."""
         if self._owed is None:
             return
-        nxt, prev, world, target = self._owed
+        nxt, prev, world, goal = self._owed
         self._owed = None
         self.embedded = torch.cat([self.embedded[:, 1:], self.head.embed_frames(nxt, prev)[:, None]], dim=1)
         self.recognised = torch.softmax(self.head.pool(self.embedded), -1).cpu().numpy()
-        self._govern(world, target)
+        self._govern(self._speed(nxt, prev, world), goal)
 
     @torch.inference_mode()
     def rehearse(self) -> None:
@@ -183,20 +191,29 @@ class SoloLive:
         return SoloOutput(torch.lerp(both.pi_logits[B:], both.pi_logits[:B], s),
                           torch.lerp(both.mu[B:], both.mu[:B], s[..., None]), both.sigma[:B])
 
-    def _target_pace(self, emotion: np.ndarray, energy) -> np.ndarray:
+    @staticmethod
+    def _target_pace(emotion: np.ndarray, energy, paces: np.ndarray) -> np.ndarray:
         """The pace (m/s) each performer should move at: the emotion's mix of label paces."""
         w = np.asarray(emotion, dtype=np.float64)
-        return w @ self.paces / np.maximum(w.sum(-1), 1e-6) * energy
+        return w @ paces / np.maximum(w.sum(-1), 1e-6) * energy
 
-    def _govern(self, world: np.ndarray, target: np.ndarray) -> None:
-        self.target = target
-        if self.last_world is not None:
-            speed = motion.joint_speed(np.stack([self.last_world, world]), self.fps)[0]   # (B,)
-            self.measured = speed if self.measured is None else (
-                PACE_SMOOTHING * self.measured + (1 - PACE_SMOOTHING) * speed)
-            error = np.log(target + PACE_FLOOR) - np.log(self.measured + PACE_FLOOR)
-            self.drive = np.clip(self.drive + PACE_RATE * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
-        self.last_world = world
+    def _speed(self, nxt: torch.Tensor, prev: torch.Tensor, world: np.ndarray) -> np.ndarray | None:
+        """The last frame's speed (B,) m/s of what the governor steers: the limbs (root-relative
+        joint speed, from the normalised frames) where the checkpoint knows each label's, else
+        every joint in the world (None for the first frame)."""
+        if self.limb_paces is not None:
+            moved = (nxt - prev)[:, motion.ROOT_FEATURES:] * self.joint_std
+            return (moved.unflatten(-1, (-1, 3)).norm(dim=-1).mean(-1) * self.fps).cpu().numpy()
+        last, self.last_world = self.last_world, world
+        return None if last is None else motion.joint_speed(np.stack([last, world]), self.fps)[0]
+
+    def _govern(self, speed: np.ndarray | None, goal: np.ndarray) -> None:
+        self.target = goal
+        if speed is None:
+            return
+        self.measured = speed if self.measured is None else PACE_SMOOTHING * self.measured + (1 - PACE_SMOOTHING) * speed
+        error = np.log(goal + PACE_FLOOR) - np.log(self.measured + PACE_FLOOR)
+        self.drive = np.clip(self.drive + PACE_RATE * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
 
     def _emotion_scores(self, mu: torch.Tensor, target: torch.Tensor, rows) -> torch.Tensor:
         """log p(target emotion) of each candidate frame appended to the recent frames: (b, G)."""

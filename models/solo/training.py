@@ -94,14 +94,20 @@ def balanced(windows: np.ndarray, labels: np.ndarray, actions: list[str]) -> np.
                      for n, label, act in zip(windows, labels, actions)])
 
 
-def label_paces(ds: MotionDataset) -> dict[str, float]:
+def label_paces(ds: MotionDataset, limbs: bool = False) -> dict[str, float]:
     """Each label's typical pace: the mean joint speed (m/s) of its training clips, averaged over
-    clips. Live generation asks for this pace when given this emotion (times the energy)."""
+    clips; in the world (root travel included: live generation asks the model for this pace when
+    given this emotion, times the energy), or, with `limbs`, root-relative (the limbs alone: what
+    the live pace governor steers by)."""
+    def speed(p: np.ndarray) -> float:
+        if limbs:
+            local = motion.encode(p)[0][:, motion.ROOT_FEATURES:].reshape(len(p), -1, 3)
+            return float(np.linalg.norm(np.diff(local, axis=0), axis=-1).mean() * ds.fps)
+        return float(motion.joint_speed(p, ds.fps).mean())
     train = ds.split(heldout=False)
     out = {}
     for i, name in enumerate(ds.label_names):
-        speeds = [motion.joint_speed(ds.clip(c)[:, 0], ds.fps).mean()
-                  for c in train if ds.labels[c] == i and ds.clip_length(c) > 1]
+        speeds = [speed(ds.clip(c)[:, 0]) for c in train if ds.labels[c] == i and ds.clip_length(c) > 1]
         out[name] = float(np.mean(speeds)) if speeds else 0.0
     return out
 
@@ -231,6 +237,7 @@ class Task:
 
     def meta(self) -> dict:
         ds = self.ds
-        return {"labels": ds.label_names, "fps": ds.fps, "pace": label_paces(ds),
+        return {"labels": ds.label_names, "fps": ds.fps,
+                "pace": label_paces(ds), "limb_pace": label_paces(ds, limbs=True),
                 "guidance": self.options.drop_emotion > 0,
                 "feature_mean": ds.feature_mean.tolist(), "feature_std": ds.feature_std.tolist()}
