@@ -183,7 +183,8 @@ def _progress(items: list, description: str, progress: Callable | None) -> Itera
     return progress(items, description) if progress else items
 
 
-def _bandai_files(folder: Path, stack: contextlib.ExitStack) -> Iterator[tuple[str, dict, Callable[[], Bvh] | None]]:
+def _bandai_files(folder: Path, stack: contextlib.ExitStack
+                  ) -> Iterator[tuple[str, dict, Callable[[], Bvh] | None]]:
     """Each labelled clip of a Bandai set: its name, its JSON label and how to read its BVH (None
     when the label names a clip that is missing), from `data/` or, read in place, from `data.zip`
     (dataset-2 ships zipped: 2,902 clips, 515 MB unpacked)."""
@@ -198,7 +199,8 @@ def _bandai_files(folder: Path, stack: contextlib.ExitStack) -> Iterator[tuple[s
         return
     for label_file in sorted((folder / "data").glob("*.json")):
         bvh = label_file.with_suffix(".bvh")
-        yield label_file.stem, json.loads(label_file.read_text()), (lambda bvh=bvh: read_bvh(bvh)) if bvh.exists() else None
+        read = (lambda bvh=bvh: read_bvh(bvh)) if bvh.exists() else None
+        yield label_file.stem, json.loads(label_file.read_text()), read
 
 
 def _names(path: Path) -> list[str]:

@@ -101,7 +101,8 @@ class SoloLive:
         x = torch.as_tensor(frames, dtype=torch.float32, device=self.device)
         B = self.performers
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device).expand(B, -1)
-        pace = torch.as_tensor(self._target_pace(emotion, 1.0, self.paces), dtype=torch.float32, device=self.device).expand(B)
+        pace = torch.as_tensor(self._target_pace(emotion, 1.0, self.paces), dtype=torch.float32, device=self.device)
+        pace = pace.expand(B)
         for t in range(len(x) - 1):
             self._run(x[t].expand(B, -1), e, pace, self.cache)
         self.prev = x[-1].expand(B, -1).clone()
@@ -211,7 +212,8 @@ class SoloLive:
         self.target = goal
         if speed is None:
             return
-        self.measured = speed if self.measured is None else PACE_SMOOTHING * self.measured + (1 - PACE_SMOOTHING) * speed
+        smoothed = self.measured if self.measured is not None else speed
+        self.measured = PACE_SMOOTHING * smoothed + (1 - PACE_SMOOTHING) * speed
         error = np.log(goal + PACE_FLOOR) - np.log(self.measured + PACE_FLOOR)
         self.drive = np.clip(self.drive + PACE_RATE * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
 
