@@ -16,10 +16,10 @@ and drop everyone's packets alike.
 A sender whose last BAR_AFTER datagrams were all refused (or, in bad standing, left unread for
 the budget) is barred for BAR_S seconds: nothing it sent would have been applied, and the
 transport has the kernel drop its datagrams (`sockfilter`), so it costs the daemon nothing at
-all. A patch that sends some good messages
-among bad ones is never barred; one that sends only bad ones loses nothing it would have had,
-and is heard again (its fix too) within BAR_S seconds, on probation: its next datagram refused
-bars it again at once, so a flood that outlasts its bar costs one datagram read per bar.
+all. A patch that sends some good messages among bad ones is never barred; one that sends only
+bad ones loses nothing it would have had, and is heard again (its fix too) within BAR_S seconds,
+on probation: its next datagram refused bars it again at once, so a flood that outlasts its bar
+costs one datagram read per bar.
 
 Every table is bounded: past `MAX_SENDERS`, the sender heard from longest ago is forgotten; at
 most MAX_BARRED senders are barred at once.
@@ -29,9 +29,7 @@ from __future__ import annotations
 import collections
 import ipaddress
 
-from .sockfilter import (
-    MAX_SENDERS as MAX_BARRED,  # senders barred at once: the kernel filter's size
-)
+from .sockfilter import MAX_BARRED  # senders barred at once: the kernel filter's size
 
 MAX_SENDERS = 4096
 STANDING_MIN, STANDING_MAX = -8, 8   # a bad datagram costs 1, a good one earns 1 back
@@ -79,8 +77,8 @@ class Intake:
     def __init__(self, allow: list, per_sender: float, budget: float):
         self.allow = allow                      # ip_network objects
         self.per_sender, self.budget = per_sender, budget
-        # (address, port) → [tokens, last time, standing, allowed, refused in a row, barred until]:
-        # a list, not an object, since this is looked at for every datagram of a flood
+        # (address, port) → [tokens, last time, standing, allowed, refused in a row]: a list, not
+        # an object, since this is looked at for every datagram of a flood
         self.senders: Bounded = Bounded()
         self.shared = TokenBucket(budget, 0.0)
         self.barred: dict[tuple, float] = {}     # sender → until when
@@ -101,13 +99,12 @@ class Intake:
         self.now = now
         s = self.senders.get(sender)
         if s is None:
-            s = self.senders.touch(sender, lambda: [self.per_sender, now, 0, self.allowed(sender[0]), 0,
-                                                    self.barred.get(sender, 0.0)])
+            s = self.senders.touch(sender, lambda: [self.per_sender, now, 0, self.allowed(sender[0]), 0])
         else:
             self.senders.move_to_end(sender)
         if not s[3]:
             return "denied"
-        if s[5] > now:
+        if self.barred and sender in self.barred:    # until `lift` ends it
             return "barred"
         rate = self.per_sender
         tokens = min(rate, s[0] + (now - s[1]) * rate)
@@ -137,10 +134,10 @@ class Intake:
         s[4] += 1
         if s[4] < BAR_AFTER or len(self.barred) >= MAX_BARRED:
             return False
-        s[4], s[5] = 0, self.now + BAR_S
-        self.barred[sender] = s[5]
+        s[4] = 0
+        self.barred[sender] = until = self.now + BAR_S
         self.bars += 1
-        self.next_lift = min(self.next_lift, s[5])
+        self.next_lift = min(self.next_lift, until)
         return True
 
     def lift(self, now: float) -> list[tuple]:

@@ -16,6 +16,7 @@ datagrams, unread.
 from __future__ import annotations
 
 import ctypes
+import errno
 import functools
 import socket
 import struct
@@ -31,14 +32,14 @@ LD_W_ABS, LD_H_ABS, LD_MEM, ST = 0x20, 0x28, 0x60, 0x02
 JEQ_K, RET_K = 0x15, 0x06
 KEEP, DROP = 0xFFFFFFFF, 0
 
-MAX_SENDERS = 256               # 5 instructions each: well inside the kernel's 4,096
+MAX_BARRED = 256                # senders in one filter, 5 instructions each: well inside the kernel's 4,096
 
 
 def _op(code: int, k: int = 0, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("HBBI", code, jt, jf, k & 0xFFFFFFFF)
 
 
-@functools.lru_cache(maxsize=4 * MAX_SENDERS)
+@functools.lru_cache(maxsize=4 * MAX_BARRED)
 def _barring(host: str, port: int) -> bytes:
     """The five instructions that drop one sender's datagrams (cached: a filter is rewritten
     whole each time a bar starts or ends, sometimes while a frame is starting)."""
@@ -58,8 +59,8 @@ def program(senders: list[tuple[str, int]]) -> tuple[bytes, int]:
     """The filter's instructions, and how many: drop a datagram whose IPv4 (source address, port)
     is listed, keep every other. The port is compared first, since on one machine every sender
     has the same address: a datagram from an unlisted port costs one comparison per listed sender."""
-    if len(senders) > MAX_SENDERS:
-        raise ValueError(f"at most {MAX_SENDERS} senders can be barred, got {len(senders)}")
+    if len(senders) > MAX_BARRED:
+        raise ValueError(f"at most {MAX_BARRED} senders can be barred, got {len(senders)}")
     return HEAD + b"".join(_barring(host, port) for host, port in senders) + TAIL, 4 + 5 * len(senders)
 
 
@@ -79,6 +80,6 @@ def attach(sock: socket.socket, senders: list[tuple[str, int]]) -> bool:
         sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HP", count, ctypes.addressof(code)))
         return True
     except OSError as e:
-        if not senders and e.errno == 2:        # ENOENT: there was no filter to remove
+        if not senders and e.errno == errno.ENOENT:     # there was no filter to remove
             return True
         return False

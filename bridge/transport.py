@@ -143,9 +143,8 @@ class Transport:
         to `handle`. Under a flood most datagrams end at `admit`, so the loop up to there is kept
         to a few microseconds."""
         recvfrom, admit, clock, stats = self.sock.recvfrom, self.intake.admit, time.perf_counter, self.stats
-        now = clock()
-        if now >= self.intake.next_lift and self.intake.lift(now):
-            self._filter()       # here, not only per datagram: a barred flood wakes no one
+        if self.intake.lift(clock()):
+            self._filter()       # as every take starts, the frame thread's too: a barred flood wakes no one
         for _ in range(limit):
             if largest < LARGEST and self.next_size() > largest:
                 return

@@ -50,7 +50,7 @@ def test_the_same_port_on_another_address_is_not_barred():
 
 def test_a_filter_holds_at_most_its_limit():
     daemon = udp()
-    many = [("127.0.0.1", 20000 + i) for i in range(sockfilter.MAX_SENDERS)]
+    many = [("127.0.0.1", 20000 + i) for i in range(sockfilter.MAX_BARRED)]
     assert sockfilter.attach(daemon, many)
     with pytest.raises(ValueError):
         sockfilter.program(many + [("127.0.0.1", 1)])

@@ -150,19 +150,19 @@ class Block(nn.Module):
         # Zero at the start (SoloModel zeroes it), when the block is the plain one.
         self.ada = Linear(config.n_embd, 4 * config.n_embd) if config.adaln else None
 
-    def _norms(self, x: torch.Tensor, condition: torch.Tensor | None):
+    def _norms(self, condition: torch.Tensor | None):
         if self.ada is None:
             return self.ln_1, self.ln_2
         shift_1, scale_1, shift_2, scale_2 = self.ada(condition).chunk(4, dim=-1)
         return (lambda h: self.ln_1(h) * (1 + scale_1) + shift_1), (lambda h: self.ln_2(h) * (1 + scale_2) + shift_2)
 
     def forward(self, x, rot, mask, condition=None):
-        ln_1, ln_2 = self._norms(x, condition)
+        ln_1, ln_2 = self._norms(condition)
         x = x + self.attn(ln_1(x), rot, mask)
         return x + self.mlp(ln_2(x))
 
     def step(self, x, keys, values, seen, rot, condition=None):
-        ln_1, ln_2 = self._norms(x, condition)
+        ln_1, ln_2 = self._norms(condition)
         x = x + self.attn.step(ln_1(x), keys, values, seen, rot)
         return x + self.mlp(ln_2(x))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import motion, schedules, skeleton
+from .. import metrics, motion, schedules, skeleton
 from ..dataset import MotionDataset, action
 from ..train import TrainConfig
 from .model import SoloConfig, SoloModel
@@ -100,10 +100,7 @@ def label_paces(ds: MotionDataset, limbs: bool = False) -> dict[str, float]:
     given this emotion, times the energy), or, with `limbs`, root-relative (the limbs alone: what
     the live pace governor steers by)."""
     def speed(p: np.ndarray) -> float:
-        if limbs:
-            local = motion.encode(p)[0][:, motion.ROOT_FEATURES:].reshape(len(p), -1, 3)
-            return float(np.linalg.norm(np.diff(local, axis=0), axis=-1).mean() * ds.fps)
-        return float(motion.joint_speed(p, ds.fps).mean())
+        return metrics.limb_speed(p, ds.fps) if limbs else float(motion.joint_speed(p, ds.fps).mean())
     train = ds.split(heldout=False)
     out = {}
     for i, name in enumerate(ds.label_names):
@@ -202,6 +199,8 @@ class Task:
         config.n_labels, config.n_features = len(ds.label_names), ds.feature_mean.shape[0]
         config.check()
         self.ds, self.config, self.options = ds, config, options
+        # once per run, not at every checkpoint written: the limbs' pace encodes every clip
+        self.paces = {"pace": label_paces(ds), "limb_pace": label_paces(ds, limbs=True)}
 
     def build(self) -> SoloModel:
         return SoloModel(self.config)
@@ -238,6 +237,6 @@ class Task:
     def meta(self) -> dict:
         ds = self.ds
         return {"labels": ds.label_names, "fps": ds.fps,
-                "pace": label_paces(ds), "limb_pace": label_paces(ds, limbs=True),
+                **self.paces,
                 "guidance": self.options.drop_emotion > 0,
                 "feature_mean": ds.feature_mean.tolist(), "feature_std": ds.feature_std.tolist()}
