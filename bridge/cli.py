@@ -758,7 +758,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output .npy (default: beside the BVH)")
     p.set_defaults(func=cmd_data_bvh2npy)
     p = data_cmds.add_parser("build", help="build a dataset file from bandai, bandai2, cmu-salsa or a folder of BVH files")
-    p.add_argument("source", help="bandai | bandai2 | cmu-salsa | FOLDER (label from each file name)")
+    p.add_argument("source", help="bandai | bandai2 | cmu-salsa | FOLDER (label from each file name); "
+                                   "several joined by + are merged (bandai+bandai2)")
     p.add_argument("--out", required=True, help="dataset .npz to write")
     p.add_argument("--fps", type=float, default=30.0, help="resample to this rate (default 30)")
     p.add_argument("--styles", help="bandai, bandai2: comma-separated styles, or all (default: bandai's 7 "

@@ -89,7 +89,7 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
     step, history = 0, []
     code = git_commit()          # the code that trains is what was imported now, whatever changes later
     if tc.init and not resume:
-        meta = {**meta, "init": initialise(model, tc.init, device)}
+        meta = {**meta, "init": initialise(model, tc.init, device, task.meta().get("labels"))}
     if resume:
         state = torch.load(out.with_suffix(".train.pt"), map_location=device, weights_only=True)
         loaded, _ = checkpoint.load(out, device)
@@ -144,24 +144,50 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
     return history[-1]["val"] if history else {}
 
 
-def initialise(model: torch.nn.Module, path: str, device) -> dict:
+def initialise(model: torch.nn.Module, path: str, device, labels: list[str] | None = None) -> dict:
     """Start `model` from a checkpoint of the same family (pretrained on more data, say): every
-    tensor with the same name and shape is copied; those that differ (a layer sized by the label
-    list, when fine-tuning on other labels) keep their fresh initialisation. What was taken, for the
-    checkpoint's record."""
+    tensor with the same name and shape is copied. The tensors a model indexes by label
+    (`model.label_axes`: the labels first along that axis, perhaps other inputs after them) are
+    copied label by label when `labels` differ from the checkpoint's, so an emotion learnt in
+    pretraining is the same emotion when fine-tuning on other labels; the rows of labels it never
+    saw, and tensors that fit in neither way, keep their fresh initialisation. What was taken, for
+    the checkpoint's record."""
     source, meta = checkpoint.load(path, device)
     own = model.state_dict()
-    taken = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    theirs = meta.get("labels") or []
+    relabel = {} if not labels or labels == theirs else getattr(model, "label_axes", {})
+    taken = {}
+    for name, value in source.state_dict().items():
+        if name in relabel:
+            taken[name] = _by_label(own[name], value, relabel[name], labels, theirs)
+        elif name in own and own[name].shape == value.shape:
+            taken[name] = value
     if len(taken) < len(own) / 2:       # a few label-sized layers differ; most differing is another model
         raise ValueError(f"{path}: only {len(taken)} of this model's {len(own)} tensors fit it "
                          f"(another family, or another size?)")
     model.load_state_dict(taken, strict=False)
     return {"checkpoint": str(checkpoint.stem(path)), "data": meta.get("data"), "step": meta.get("step"),
-            "tensors": f"{len(taken)} of {len(own)}", "fresh": sorted(set(own) - set(taken))}
+            "tensors": f"{len(taken)} of {len(own)}", "fresh": sorted(set(own) - set(taken)),
+            "by_label": sorted(set(labels) & set(theirs)) if relabel else None}
+
+
+def _by_label(own: torch.Tensor, theirs: torch.Tensor, axis: int, labels: list[str], their_labels: list[str]
+              ) -> torch.Tensor:
+    """`own` with the slices of `theirs` along `axis` for each label both lists name, and for the
+    entries after the labels (inputs that are not labels, such as the pace)."""
+    out = own.clone()
+    for i, name in enumerate(labels):
+        if name in their_labels:
+            out.select(axis, i).copy_(theirs.select(axis, their_labels.index(name)))
+    for k in range(own.shape[axis] - len(labels)):
+        out.select(axis, len(labels) + k).copy_(theirs.select(axis, len(their_labels) + k))
+    return out
 
 
 def git_commit() -> str:
-    """The commit the code that trains came from, with "+changes" when the tree differs from it."""
+    """The commit the code that trains came from, with "+changes" when the tree differs from it.
+    A copy of the tree without its history (sent to a GPU machine, say) has no commit to ask git
+    for: there $MOTIONBRIDGE_COMMIT, set by whoever copied it, says which it was, marked as told."""
     import subprocess
     here = Path(__file__).resolve().parent
     try:
@@ -170,8 +196,11 @@ def git_commit() -> str:
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (commit or "unknown") + ("+changes" if commit and dirty else "")
+        commit, dirty = "", ""
+    if not commit:
+        told = os.environ.get("MOTIONBRIDGE_COMMIT", "")
+        return f"{told} (a copy without git history, as told)" if told else "unknown"
+    return commit + ("+changes" if dirty else "")
 
 
 def _save(model, optimizer, task: Task, tc: TrainConfig, out: Path, meta: dict, step: int, history: list) -> None:

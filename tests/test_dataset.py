@@ -134,3 +134,23 @@ def test_the_real_bandai2_zip_opens_with_its_styles_and_actions():
     assert dataset._names(root / "cfg" / "style_label.txt") == ["active", "elderly", "exhausted", "feminine",
                                                                  "masculine", "normal", "youthful"]
     assert set(dataset.BANDAI2_HOLDOUT) <= set(dataset._names(root / "cfg" / "content_label.txt"))
+
+
+def test_sources_joined_by_plus_merge_into_one_dataset(tmp_path, bandai_bvh, salsa_pair):
+    for folder, labels in (("one", ("calm", "wild")), ("two", ("wild", "new"))):
+        (tmp_path / folder).mkdir()
+        for label in labels:
+            for k in range(3):
+                shutil.copy(bandai_bvh if label == "calm" else salsa_pair[k % 2], tmp_path / folder / f"{label}_{k}.bvh")
+    one, two = build_folder(tmp_path / "one"), build_folder(tmp_path / "two")
+    ds = dataset.build(f"{tmp_path / 'one'}+{tmp_path / 'two'}")
+    assert ds.label_names == ["calm", "wild", "new"]        # "wild" of both is one label
+    assert ds.clip_names == one.clip_names + two.clip_names and ds.n_clips == 12
+    for c in range(ds.n_clips):
+        assert ds.label_names[ds.labels[c]] == ds.clip_names[c].split("_")[0]
+    np.testing.assert_array_equal(ds.heldout, np.concatenate([one.heldout, two.heldout]))
+    np.testing.assert_array_equal(ds.clip(11), two.clip(5))
+    train = np.concatenate([ds.features[c][:, 0] for c in ds.split(heldout=False)])
+    np.testing.assert_allclose(ds.feature_mean, train.mean(0), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="frame rate"):
+        dataset.merge([one, build_folder(tmp_path / "two", fps=15.0)])

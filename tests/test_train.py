@@ -153,3 +153,43 @@ def test_a_run_starts_from_another_checkpoint_taking_every_tensor_that_fits(fixt
                  *TINY]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["init"]["tensors"] == f"{len(source.state_dict())} of {len(source.state_dict())}"
+
+
+def test_fine_tuning_keeps_each_label_it_was_pretrained_on_and_its_normalisation(fixture_dataset, tmp_path,
+                                                                                 bandai_bvh, salsa_pair):
+    from models import checkpoint
+    _, data = fixture_dataset                                   # labels calm, wild
+    pretrained = tmp_path / "pre"
+    assert main(["train", "solo", "--data", str(data), "--out", str(pretrained), "--steps", "10", *TINY]) == 0
+    folder = tmp_path / "other"                                 # labels new, wild: one shared, one not
+    folder.mkdir()
+    for k in range(4):
+        shutil.copy(salsa_pair[k % 2], folder / f"wild_{k}.bvh")
+        shutil.copy(bandai_bvh, folder / f"new_{k}.bvh")
+    tuned = tmp_path / "tuned"
+    # at learning rate 0 the run's checkpoint is exactly where fine-tuning starts
+    assert main(["train", "solo", "--data", str(folder), "--out", str(tuned), "--steps", "1", "--lr", "0",
+                 "--init", str(pretrained), *TINY]) == 0
+    source, before = checkpoint.load(pretrained)
+    model, meta = checkpoint.load(tuned)
+    assert meta["labels"] == ["new", "wild"] and meta["init"]["by_label"] == ["wild"]
+    s, m = source.state_dict(), model.state_dict()
+    cond = "condition_in.0.weight"                              # (embd, labels + pace)
+    torch.testing.assert_close(m[cond][:, 1], s[cond][:, 1])    # wild
+    torch.testing.assert_close(m[cond][:, 2], s[cond][:, 2])    # pace
+    assert not torch.allclose(m[cond][:, 0], s[cond][:, 0])     # new: fresh
+    torch.testing.assert_close(m["emotion_head.out.weight"][1], s["emotion_head.out.weight"][1])
+    assert meta["feature_mean"] == before["feature_mean"] and meta["feature_std"] == before["feature_std"]
+    assert meta["feature_mean"] != build_folder(folder).feature_mean.tolist()
+
+
+def test_a_tree_copied_without_git_records_the_commit_it_was_told(monkeypatch):
+    from models import train
+    assert len(train.git_commit().split("+")[0]) == 40          # here: git answers
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+    monkeypatch.setattr(subprocess, "run", no_git)
+    monkeypatch.delenv("MOTIONBRIDGE_COMMIT", raising=False)
+    assert train.git_commit() == "unknown"
+    monkeypatch.setenv("MOTIONBRIDGE_COMMIT", "b5ad9f1")
+    assert train.git_commit() == "b5ad9f1 (a copy without git history, as told)"

@@ -220,6 +220,10 @@ def pace_feature(pace: torch.Tensor) -> torch.Tensor:
 
 
 class SoloModel(nn.Module):
+    # the tensors indexed by label, and along which axis (models.train.initialise copies them
+    # label by label when fine-tuning on another label list); the pace follows the labels
+    label_axes = {"condition_in.0.weight": 1, "emotion_head.out.weight": 0, "emotion_head.out.bias": 0}
+
     def __init__(self, config: SoloConfig):
         super().__init__()
         self.config = config

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import metrics, motion, schedules, skeleton
+from .. import checkpoint, metrics, motion, schedules, skeleton
 from ..dataset import MotionDataset, action
 from ..train import TrainConfig
 from .model import SoloConfig, SoloModel
@@ -209,6 +209,11 @@ class Task:
         """Ready to draw batches from `step` on (a resumed run draws new windows)."""
         ds, c, o = self.ds, self.config, self.options
         self.tc, self.device = tc, device
+        if tc.init:
+            # fine-tuning: frames normalised as the weights learnt them, not by this data's own stats
+            source = checkpoint.read_meta(tc.init)
+            ds.feature_mean = np.asarray(source["feature_mean"], dtype=np.float32)
+            ds.feature_std = np.asarray(source["feature_std"], dtype=np.float32)
         self.batches = WindowSampler(ds, ds.split(heldout=False), c.context, o.mirror, tc.seed * 1000 + rank + step,
                                      o.balance)
         held = ds.split(heldout=True)
