@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from bridge import osc
 from bridge.engine import Frame
