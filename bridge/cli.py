@@ -249,13 +249,24 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
     from models.sampling import SamplingParams
     from models.solo import make_live
     model, meta = load_model(args.checkpoint, "solo", args.device)
-    weights = parse_emotion(args.emotion, meta["labels"])
+    out = Path(args.out)
+    every = args.emotion.strip().lower() == "all"      # every label, side by side
+    if every and out.suffix == ".npy":
+        raise CommandError("--emotion all draws every label side by side: write a .gif or .mp4")
+    weights = np.eye(len(meta["labels"]), dtype=np.float32) if every else parse_emotion(args.emotion, meta["labels"])[None]
     params = dataclass_from_args(SamplingParams, args)
-    gen = make_live(model, meta, performers=1, seed=args.seed)
+    gen = make_live(model, meta, performers=len(weights), seed=args.seed)
     frames = int(args.seconds * gen.fps)
     with _progress("generate", frames) as advance:
-        p = gen.rollout(weights[None], frames, params, advance)[:, 0]
-    out = Path(args.out)
+        p = gen.rollout(weights, frames, params, advance)
+    if every:
+        from models.render import render_frames, tile, write_animation
+        clips = [render_frames(p[:, [k]], skeleton.PARENTS, size=(240, 300), caption=name)
+                 for k, name in enumerate(meta["labels"])]
+        write_animation(tile(clips, columns=min(4, len(clips))), out, gen.fps)
+        console.print(f"wrote {out}: every label of {len(clips)} side by side, {frames} frames ({args.seconds:g} s)")
+        return
+    p, weights = p[:, 0], weights[0]
     asked = {name: round(float(w), 4) for name, w in zip(meta["labels"], weights) if w > 0}
     if out.suffix == ".npy":
         save_npy(out, p, skeleton.JOINTS, skeleton.PARENTS, gen.fps, emotion=asked, sampler=vars(params),
@@ -801,7 +812,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = generate_cmds.add_parser(
         "solo", help="one dancer with the emotion you ask for", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
-    p.add_argument("--emotion", default="normal", help="label=weight,... e.g. happy=0.7,sad=0.3")
+    p.add_argument("--emotion", default="normal", help="label=weight,... e.g. happy=0.7,sad=0.3; all: every "
+                                                      "label side by side (.gif, .mp4)")
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--out", required=True, help=".npy (positions + JSON sidecar), .gif or .mp4")
     p.add_argument("--seed", type=int, default=0)

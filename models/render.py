@@ -87,6 +87,19 @@ def render_frames(positions: np.ndarray, parents: list[int], size: tuple[int, in
     return frames
 
 
+def tile(clips: list[list[Image.Image]], columns: int) -> list[Image.Image]:
+    """Clips of one length and frame size side by side, `columns` to a row, as one clip."""
+    w, h = clips[0][0].size
+    rows = -(-len(clips) // columns)
+    out = []
+    for t in range(len(clips[0])):
+        img = Image.new("RGB", (columns * w, rows * h), BACKGROUND)
+        for k, clip in enumerate(clips):
+            img.paste(clip[t], ((k % columns) * w, (k // columns) * h))
+        out.append(img)
+    return out
+
+
 def gif_durations(frames: int, fps: float) -> list[int]:
     """Per-frame GIF delays in milliseconds, multiples of 10 (the format's unit), that add up to the
     exact clip length: 30 fps is 30, 30, 40, 30, 30, 40 … ms, not 30 ms each (which plays 11 % fast)."""

@@ -68,3 +68,13 @@ def test_eval_on_clips_too_short_to_judge_says_so(tmp_path, bandai_bvh, salsa_pa
     capsys.readouterr()
     assert main(["eval", "solo", str(model), "--data", str(data), "--minutes", "0.1"]) == 2
     assert "4-s windows, so eval needs longer clips" in capsys.readouterr().err
+
+
+def test_eval_asks_a_checkpoint_with_more_labels_for_the_datasets_by_name(bandai_bvh):
+    from models.sampling import SamplingParams
+    from models.solo.evaluate import asked, evaluate
+    ds = _confounded(bandai_bvh, same_cue_everywhere=True)                 # labels calm, wild
+    palette = {"labels": ["wild", "old", "calm"]}
+    np.testing.assert_array_equal(asked(palette, ds, np.array([0, 1, 1])), [[0, 0, 1], [1, 0, 0], [1, 0, 0]])
+    with pytest.raises(ValueError, match=r"does not know the dataset's labels \['wild'\]"):
+        evaluate(None, {"labels": ["calm", "old"]}, ds, SamplingParams())

@@ -82,6 +82,12 @@ def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
     assert p.shape == (60, 21, 3) and np.isfinite(p).all()
     assert side["emotion"] == {"calm": 0.4, "wild": 0.6} and side["fps"] == 30 and len(side["joints"]) == 21
     assert main(["generate", "solo", str(out), "--emotion", "furious", "--out", str(clip)]) == 2
+    grid = tmp_path / "every.gif"                         # every label side by side, one panel each
+    assert main(["generate", "solo", str(out), "--emotion", "all", "--seconds", "1", "--out", str(grid)]) == 0
+    from PIL import Image
+    with Image.open(grid) as gif:
+        assert gif.size == (2 * 240, 300) and gif.n_frames == 30
+    assert main(["generate", "solo", str(out), "--emotion", "all", "--out", str(clip)]) == 2
 
 
 def test_distributed_training_on_two_gloo_processes(fixture_dataset, tmp_path):

@@ -100,13 +100,22 @@ def contexts(ds: MotionDataset, model) -> list[int]:
     return (chosen + [c for c in held if c not in chosen])[:CONTEXTS]
 
 
+def asked(meta: dict, ds: MotionDataset, labels: np.ndarray) -> np.ndarray:
+    """The emotion weights (N, the checkpoint's labels) asking for each of the dataset's `labels`
+    (N,): a checkpoint may know more labels than the dataset (a character palette) in any order."""
+    index = np.array([list(meta["labels"]).index(n) for n in ds.label_names])
+    emotion = np.zeros((len(labels), len(meta["labels"])), dtype=np.float32)
+    emotion[np.arange(len(labels)), index[labels]] = 1.0
+    return emotion
+
+
 @torch.inference_mode()
 def rollouts(model, meta: dict, ds: MotionDataset, params: SamplingParams, frames: int, seed: int,
              held: list[int], progress=None) -> np.ndarray:
     """(1 + len(held), frames, L, DRAWS, J, 3): every label's rollouts from the rest pose and from
     each held-out clip in `held`."""
-    L = len(meta["labels"])
-    emotion = np.repeat(np.eye(L, dtype=np.float32), DRAWS, axis=0)             # label-major
+    emotion = asked(meta, ds, np.repeat(np.arange(len(ds.label_names)), DRAWS))    # label-major
+    L = len(ds.label_names)
     mean, std = np.asarray(meta["feature_mean"]), np.asarray(meta["feature_std"])
     out = []
     for k, clip in enumerate([None] + held):
@@ -124,8 +133,9 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
              seed: int = 0, progress=None) -> dict:
     """`progress(done)` counts rollout frames: (1 + len(contexts(...))) × minutes of them."""
     labels, fps = ds.label_names, ds.fps
-    if list(meta["labels"]) != labels:
-        raise ValueError(f"the checkpoint's labels {meta['labels']} differ from the dataset's {labels}")
+    missing = [n for n in labels if n not in meta["labels"]]
+    if missing:
+        raise ValueError(f"the checkpoint does not know the dataset's labels {missing} (it knows {meta['labels']})")
     L = len(labels)
     real = real_baseline(ds)
     judge = real.pop("judge")
@@ -175,9 +185,7 @@ def continuation_diversity(model, meta: dict, ds: MotionDataset, clip: int, para
     mean, std = np.asarray(meta["feature_mean"]), np.asarray(meta["feature_std"])
     ctx_len = min(model.config.context, ds.clip_length(clip) - 1)
     context = (ds.features[clip][:ctx_len, 0] - mean) / std
-    label = ds.labels[clip]
-    emotion = np.zeros((n, len(meta["labels"])), dtype=np.float32)
-    emotion[:, label] = 1
+    emotion = asked(meta, ds, np.full(n, ds.labels[clip]))
     gen = SoloLive(model, meta, performers=n, seed=seed)
     gen.warm_up(context, emotion)
     out = gen.rollout(emotion, int(seconds * ds.fps), params)                  # (T, n, J, 3)
