@@ -55,8 +55,6 @@ class Engine:
         self.show = {p.name: p.default for p in PARAMS.values() if p.default is not None}
         self.mode = generator.modes[0]
         self.pose_layout, self.pose_space = pose_layout, pose_space
-        self._pose: tuple | None = None         # the latest tracked pose as it came (layout, points, space)
-        self._tracked: np.ndarray | None = None # ... converted to canonical metres, once something reads it
         self._fresh: dict[int, tuple] = {}      # performer → a pose that came since the last frame
         self.poses_received = 0
         self.queue: collections.deque[Command] = collections.deque()
@@ -134,18 +132,9 @@ class Engine:
                 for k, (layout, points, space) in enumerate(poses[:self.performers - first]):
                     pose = (layout, points, space or self.pose_space)
                     self._fresh[first + k] = pose
-                    if first + k == 0:
-                        self._pose, self._tracked = pose, None
                 self.poses_received += 1
             case _:
                 raise ValueError(f"unknown command {type(c).__name__}")
-
-    def tracked(self) -> np.ndarray | None:
-        """The latest tracked pose of performer 1 in canonical metres (J, 3; NaN where a joint was not
-        seen), converted the first time it is read."""
-        if self._tracked is None and self._pose is not None:
-            self._tracked = tracked_pose(*self._pose)
-        return self._tracked
 
     def _fresh_poses(self) -> list[Tracked | None]:
         """The poses that came since the last frame, per performer, converted; then forgotten."""

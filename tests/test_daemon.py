@@ -145,7 +145,7 @@ def test_every_input_address_lands_in_the_engine(daemon, client):
     send("/pose", list(np.random.rand(34))); handled(client, daemon)
     send("/poses/arr", [640, 480, 1, 0.9] + list(np.random.rand(51) * 400))
     send("/mediapipe/pose", [1] + list(np.random.rand(132))); handled(client, daemon)
-    assert e.poses_received == poses + 3 and e.tracked().shape == (21, 3)
+    assert e.poses_received == poses + 3
     send("/pose/layout", "mediapipe33")
     before = frame_number(daemon.listener)
     send("/fps", 60); handled(client, daemon, frames=10)

@@ -179,6 +179,11 @@ def sample(mu: torch.Tensor, logvar: torch.Tensor, scale: float | torch.Tensor =
     return mu + scale * (0.5 * logvar).exp() * noise
 
 
+def _per_row(noise: float | torch.Tensor) -> float | torch.Tensor:
+    """A noise scale per pair (B, 1, 1) as a latent (·, B, latent) takes it, (B, 1); one for all as it is."""
+    return noise[:, 0] if torch.is_tensor(noise) else noise
+
+
 def kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL to N(0, I), summed over the latent, averaged over frames and batch."""
     return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)).mean()
@@ -350,7 +355,7 @@ class DuetModel(nn.Module):
         that waits on a new lead frame is shorter."""
         angle = self._angles(1, state.frame, partner.device)
         mu, logvar = state.own.step([partner[:, 0], rel[:, 0]], angle)
-        z_partner, z_rel = sample(mu, logvar, noise[:, 0] if torch.is_tensor(noise) else noise, generator)
+        z_partner, z_rel = sample(mu, logvar, _per_row(noise), generator)
         h = self.embed(torch.cat([partner[:, 0], z_partner], dim=-1))
         layer = self.layers[0]
         n = layer.n1(h)
@@ -368,7 +373,7 @@ class DuetModel(nn.Module):
             self.prepare(partner, rel, state, noise, generator)
         ready, state.prepared = state.prepared, None
         mu, logvar = state.lead.step([lead[:, 0]], ready.angle)
-        z_lead = sample(mu, logvar, noise[:, 0] if torch.is_tensor(noise) else noise, generator)[0]
+        z_lead = sample(mu, logvar, _per_row(noise), generator)[0]
         memory = self.memory(torch.cat([z_lead, ready.z_rel], dim=-1))
         h = ready.h
         for i, (layer, (itself, remembered)) in enumerate(zip(self.layers, state.rings)):
