@@ -261,7 +261,7 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
         p = gen.rollout(weights, frames, params, advance)
     if every:
         from models.render import render_frames, tile, write_animation
-        clips = [render_frames(p[:, [k]], skeleton.PARENTS, size=(240, 300), caption=name)
+        clips = [render_frames(p[:, [k]], skeleton.PARENTS, size=(200, 250), caption=name)
                  for k, name in enumerate(meta["labels"])]
         write_animation(tile(clips, columns=min(4, len(clips))), out, gen.fps)
         console.print(f"wrote {out}: every label of {len(clips)} side by side, {frames} frames ({args.seconds:g} s)")

@@ -86,7 +86,7 @@ def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
     assert main(["generate", "solo", str(out), "--emotion", "all", "--seconds", "1", "--out", str(grid)]) == 0
     from PIL import Image
     with Image.open(grid) as gif:
-        assert gif.size == (2 * 240, 300) and gif.n_frames == 30
+        assert gif.size == (2 * 200, 250) and gif.n_frames == 30
     assert main(["generate", "solo", str(out), "--emotion", "all", "--out", str(clip)]) == 2
 
 
