@@ -116,6 +116,11 @@ class Ring:
         return self.keys[:, :, :self.seen], self.values[:, :, :self.seen]
 
 
+def frame_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """One frame's queries, keys or values (..., d) → (rows, heads, 1, d / heads), as a ring holds them."""
+    return x.reshape(-1, heads, 1, x.shape[-1] // heads)
+
+
 class Attention(nn.Module):
     """Multi-head attention of queries over keys from `source` (itself, or a memory), each query
     seeing the keys of its own frame and the `window` − 1 before."""
@@ -243,9 +248,9 @@ class Encoders:
         h = torch.stack([F.linear(x, w, b) for x, (w, b) in zip(frames, self.embed)])     # (V, B, d)
         n = torch.addcmul(self.norm_b, F.layer_norm(h, (self.d,)), self.norm_w)
         q, k, v = torch.baddbmm(self.qkv_b, n, self.qkv_w).split(self.d, dim=-1)
-        heads = lambda x: x.reshape(-1, self.heads, 1, self.d // self.heads)              # (VB, H, 1, D)
-        keys, values = self.ring.add(rotate(heads(k), angle), heads(v))
-        y = F.scaled_dot_product_attention(rotate(heads(q), angle), keys, values).reshape(h.shape)
+        keys, values = self.ring.add(rotate(frame_heads(k, self.heads), angle), frame_heads(v, self.heads))
+        q = rotate(frame_heads(q, self.heads), angle)
+        y = F.scaled_dot_product_attention(q, keys, values).reshape(h.shape)
         h = h + torch.baddbmm(self.out_b, y, self.out_w)
         # the LSTM cell, PyTorch's gate order (input, forget, cell, output)
         i, f, g, o = torch.baddbmm(self.lstm_b, h, self.ih_w).baddbmm_(self.h, self.hh_w).chunk(4, dim=-1)
@@ -337,14 +342,12 @@ class DuetModel(nn.Module):
                          Encoders([self.partner_vae, self.relation_vae], c, pairs, device),
                          [(ring(), ring()) for _ in self.layers])
 
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(-1, self.config.n_heads, 1, self.config.d_model // self.config.n_heads)
-
     def _attend(self, a: Attention, query: torch.Tensor, source: torch.Tensor, ring: Ring, angle) -> torch.Tensor:
         """One frame of attention (B, d) from `query` over the ring, `source`'s key and value added."""
         k, v = a.kv(source).chunk(2, dim=-1)
-        keys, values = ring.add(rotate(self._heads(k), angle), self._heads(v))
-        y = F.scaled_dot_product_attention(rotate(self._heads(a.q(query)), angle), keys, values)
+        h = self.config.n_heads
+        keys, values = ring.add(rotate(frame_heads(k, h), angle), frame_heads(v, h))
+        y = F.scaled_dot_product_attention(rotate(frame_heads(a.q(query), h), angle), keys, values)
         return a.out(y.reshape(query.shape))
 
     def prepare(self, partner: torch.Tensor, rel: torch.Tensor, state: DuetState, noise: float | torch.Tensor = 0.0,
