@@ -77,8 +77,12 @@ class WebView:
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(timeout=3.0)
+            try:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:            # its loop has ended already (it could not listen): nothing to stop
+                pass
+        if self.thread.is_alive():
+            self.thread.join(timeout=3.0)
 
     def alive(self) -> bool:
         return self.thread.is_alive()
