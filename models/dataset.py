@@ -171,11 +171,6 @@ def assemble(clips: list[Clip], fps: float, source: str, label_names: list[str] 
         heldout=np.array([c.heldout for c in clips], dtype=bool),
         fps=fps, feature_mean=np.zeros(0, np.float32), feature_std=np.zeros(0, np.float32), source=source,
     )
-    return _with_stats(ds)
-
-
-def _with_stats(ds: MotionDataset) -> MotionDataset:
-    """`ds` with the feature mean and std of its training clips."""
     train = ds.split(heldout=False) or list(range(ds.n_clips))
     feats = np.concatenate([ds.features[c].reshape(-1, ds.features[c].shape[-1]) for c in train])
     ds.feature_mean = feats.mean(0).astype(np.float32)
@@ -190,18 +185,10 @@ def merge(parts: list[MotionDataset]) -> MotionDataset:
     "normal"), the others follow in order of first appearance; stats over all training clips."""
     if len({(ds.fps, ds.n_performers) for ds in parts}) != 1:
         raise ValueError("datasets to merge must share their frame rate and performer count")
-    names = list(dict.fromkeys(n for ds in parts for n in ds.label_names))
-    index = {n: i for i, n in enumerate(names)}
-    lengths = np.concatenate([np.diff(ds.clip_offsets) for ds in parts])
-    return _with_stats(MotionDataset(
-        positions=np.concatenate([ds.positions for ds in parts]),
-        clip_offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        clip_names=[n for ds in parts for n in ds.clip_names],
-        labels=np.concatenate([[index[ds.label_names[k]] for k in ds.labels] for ds in parts]).astype(np.int64),
-        label_names=names,
-        heldout=np.concatenate([ds.heldout for ds in parts]),
-        fps=parts[0].fps, feature_mean=np.zeros(0, np.float32), feature_std=np.zeros(0, np.float32),
-        source=" + ".join(ds.source for ds in parts)))
+    clips = [Clip(ds.clip_names[c], ds.label_names[ds.labels[c]], ds.clip(c), bool(ds.heldout[c]))
+             for ds in parts for c in range(ds.n_clips)]
+    return assemble(clips, parts[0].fps, " + ".join(ds.source for ds in parts),
+                    list(dict.fromkeys(n for ds in parts for n in ds.label_names)))
 
 
 def _progress(items: list, description: str, progress: Callable | None) -> Iterable:
