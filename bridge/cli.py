@@ -318,7 +318,7 @@ def _bench_devices(threads: int) -> list[str]:
 
 def _show_timings(title: str, rows: list[dict], columns: list[tuple[str, str]]) -> None:
     """Bench rows as a table, one column per (header, key): a key `name.p50_ms` is a timing in ms,
-    `speedup_p50` and `guided_cost` ratios, anything else shown as it is."""
+    `speedup_p50`, `guided_cost` and `numpy_speedup` ratios, a missing one "–", anything else as it is."""
     import torch
     table = Table(title=f"{title}, {torch.get_num_threads()} CPU threads")
     for header, _ in columns:
@@ -326,9 +326,11 @@ def _show_timings(title: str, rows: list[dict], columns: list[tuple[str, str]]) 
 
     def cell(r: dict, key: str) -> str:
         name, _, stat = key.partition(".")
+        if r[name] is None:
+            return "–"
         if stat:
             return f"{r[name][stat]:.2f} ms"
-        return f"{r[key]:.1f}×" if key in ("speedup_p50", "guided_cost") else str(r[key])
+        return f"{r[key]:.1f}×" if key in ("speedup_p50", "guided_cost", "numpy_speedup") else str(r[key])
     for r in rows:
         table.add_row(*(cell(r, key) for _, key in columns))
     show(table)
@@ -351,7 +353,8 @@ def cmd_bench_solo(args: argparse.Namespace) -> None:
         ("guided p50", "guided.p50_ms"), ("guided p99", "guided.p99_ms"), ("guided cost", "guided_cost"),
         ("settle p50", "settle.p50_ms"), ("live cold p50", "live_cold.p50_ms"),
         ("live rehearsed p50", "live_rehearsed.p50_ms"), ("model inc. p50", "model_incremental.p50_ms"),
-        ("full window p50", "model_full_window.p50_ms"), ("speed-up", "speedup_p50")])
+        ("full window p50", "model_full_window.p50_ms"), ("speed-up", "speedup_p50"),
+        ("model in NumPy p50", "model_numpy.p50_ms"), ("NumPy speed-up", "numpy_speedup")])
 
 
 def _lead(spec: str, seconds: float, fps: float, seed: int, device: str) -> tuple[np.ndarray, str]:

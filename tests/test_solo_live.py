@@ -121,8 +121,8 @@ def test_rehearsing_before_each_step_changes_nothing():
 def test_guidance_at_intensity_one_is_the_plain_pass_in_one_batch():
     plain, guided = generator(), generator(guidance=True)
     batches = []
-    step = guided.model.step
-    guided.model.step = lambda x, *rest: batches.append(x.shape[0]) or step(x, *rest)
+    step = guided.stepper.step
+    guided.stepper.step = lambda x, *rest: batches.append(x.shape[0]) or step(x, *rest)
     for gen in (plain, guided):
         gen.rehearse()
     np.testing.assert_allclose(run(plain, 30).numpy(), run(guided, 30).numpy(), atol=1e-5)

@@ -11,6 +11,7 @@ import torch
 
 from ..live import Condition
 from ..sampling import SamplingParams
+from .cpu import CpuStep
 from .live import SoloLive
 
 
@@ -85,6 +86,12 @@ def bench(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: s
         for _ in range(context + 16):
             model.step(x, e, pace, cache)
         incremental = _timed(lambda: model.step(x, e, pace, cache), frames, sync)
+        numpy_step = None                       # the CPU's live path (models.solo.cpu), same frames
+        if str(device) == "cpu":
+            fast, numpy_cache = CpuStep(model), model.new_cache()
+            for _ in range(context + 16):
+                fast.step(x, e, pace, numpy_cache)
+            numpy_step = _timed(lambda: fast.step(x, e, pace, numpy_cache), frames, sync)
         window = torch.randn(B, context, n_feat, device=device)
         window_pace = pace[:, None].expand(-1, context)
         model(window, e, window_pace)
@@ -93,5 +100,6 @@ def bench(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: s
                      "guided": guided_step, "guided_cost": guided_step["p50_ms"] / step["p50_ms"],
                      "live_cold": live["cold"], "live_rehearsed": live["rehearsed"],
                      "model_incremental": incremental, "model_full_window": full,
-                     "speedup_p50": full["p50_ms"] / incremental["p50_ms"]})
+                     "speedup_p50": full["p50_ms"] / incremental["p50_ms"], "model_numpy": numpy_step,
+                     "numpy_speedup": numpy_step and incremental["p50_ms"] / numpy_step["p50_ms"]})
     return rows

@@ -12,6 +12,7 @@ import torch
 from .. import motion, skeleton
 from ..live import Condition
 from ..sampling import SamplingParams, sample, skeleton_noise
+from .cpu import CpuStep
 from .model import PACE_FLOOR, KVCache, SoloModel, SoloOutput
 
 SCORE_WINDOW = 8        # frames the emotion sampler scores a candidate with (recent + candidate)
@@ -33,6 +34,8 @@ class SoloLive:
         self.model = model.eval()
         self.head = model.emotion_head
         self.device = next(model.parameters()).device
+        # on a CPU the model steps in NumPy, several times faster at one frame (see models.solo.cpu)
+        self.stepper = CpuStep(model) if self.device.type == "cpu" else model
         self.labels: list[str] = list(meta["labels"])
         self.fps = float(meta.get("fps", 30.0))
         self.mean = np.asarray(meta["feature_mean"], dtype=np.float32)
@@ -168,7 +171,7 @@ class SoloLive:
             return
         if self._scratch is None or self._scratch.k.shape != self.cache.k.shape:
             full = self.model.config.context       # attend over a full window, as a live step does
-            self._scratch = KVCache(torch.zeros_like(self.cache.k), torch.zeros_like(self.cache.v), seen=full)
+            self._scratch = KVCache(self.cache.k * 0, self.cache.v * 0, seen=full)
         B, L = self.prev.shape[0], len(self.labels)
         self._run(self.prev, self.prev.new_full((B, L), 1.0 / L), self.prev.new_ones(B), self._scratch)
         self._scratch.seen -= 1                    # the same slot next time: the scratch never grows
@@ -182,9 +185,9 @@ class SoloLive:
         returns its end at weight 1), 2 doubles what the emotion changes. Sigma stays the
         conditional pass's: guidance says where the body goes, not how freely."""
         if not self.guided:
-            return self.model.step(x, emotion, pace, cache)
+            return self.stepper.step(x, emotion, pace, cache)
         B = x.shape[0]
-        both = self.model.step(torch.cat([x, x]), torch.cat([emotion, torch.zeros_like(emotion)]),
+        both = self.stepper.step(torch.cat([x, x]), torch.cat([emotion, torch.zeros_like(emotion)]),
                                torch.cat([pace, pace]), cache)
         if intensity is None:
             return both

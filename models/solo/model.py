@@ -61,8 +61,8 @@ class KVCache:
     """Keys (already rotated) and values of the last `context` frames, for every layer, in a ring:
     the n-th frame stepped lives in slot n mod context. Attention does not care about the order
     of keys, and each key carries its own position, so the ring is never shifted or copied."""
-    k: torch.Tensor | None = None     # (layers, B, heads, context, hd)
-    v: torch.Tensor | None = None
+    k: torch.Tensor | np.ndarray | None = None     # (layers, B, heads, context, hd): torch or models.solo.cpu's
+    v: torch.Tensor | np.ndarray | None = None
     seen: int = 0                     # frames stepped through this cache
     start: int = 0                    # position of its first frame; only offsets matter
 
