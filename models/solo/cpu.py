@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from .model import KVCache, SoloModel, SoloOutput, frequencies
+from .model import PACE_FLOOR, KVCache, SoloModel, SoloOutput, frequencies
 
 LN_EPS = 1e-5                        # nn.LayerNorm's default, which the model's norms use
 
@@ -50,7 +50,7 @@ class CpuStep:
         self.frame_in = _linear(model.frame_in)
         self.condition_1, self.condition_2 = _linear(model.condition_in[0]), _linear(model.condition_in[2])
         self.blocks = [dict(ln_1=_norm(b.ln_1), qkv=_linear(b.attn.qkv), proj=_linear(b.attn.proj), ln_2=_norm(b.ln_2),
-                            fc=_linear(b.mlp[0]), out=_linear(b.mlp[2]), ada=b.ada and _linear(b.ada))
+                            fc=_linear(b.mlp[0]), out=_linear(b.mlp[2]), ada=None if b.ada is None else _linear(b.ada))
                        for b in model.blocks]
         self.ln_f, self.mdn = _norm(model.ln_f), _linear(model.mdn_head)
         self.frequencies = frequencies(self.head_dim)
@@ -74,12 +74,12 @@ class CpuStep:
         turn[even, even], turn[even, odd], turn[odd, even], turn[odd, odd] = cos, sin, -sin, cos
         slot, n = cache.seen % c.context, min(cache.seen + 1, c.context)
 
-        pace_in = np.log(np.maximum(pace, 0.0) + 0.1)[:, None].astype(np.float32)   # models.solo.model.pace_feature
+        pace_in = np.log(np.maximum(pace, 0.0) + PACE_FLOOR)[:, None].astype(np.float32)   # as pace_feature
         cond = _apply(gelu(_apply(np.concatenate([emotion, pace_in], -1), self.condition_1)), self.condition_2)
         h = _apply(x, self.frame_in) + cond
         for i, b in enumerate(self.blocks):
             if b["ada"] is None:
-                n1, n2 = layer_norm(h, *b["ln_1"]), None
+                n1 = layer_norm(h, *b["ln_1"])
             else:
                 shift_1, scale_1, shift_2, scale_2 = np.split(_apply(cond, b["ada"]), 4, axis=-1)
                 n1 = layer_norm(h, *b["ln_1"]) * (1 + scale_1) + shift_1

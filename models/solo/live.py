@@ -34,7 +34,7 @@ class SoloLive:
         self.model = model.eval()
         self.head = model.emotion_head
         self.device = next(model.parameters()).device
-        # on a CPU the model steps in NumPy, several times faster at one frame (see models.solo.cpu)
+        # on a CPU the model steps in NumPy, about twice as fast at one frame (see models.solo.cpu)
         self.stepper = CpuStep(model) if self.device.type == "cpu" else model
         self.labels: list[str] = list(meta["labels"])
         self.fps = float(meta.get("fps", 30.0))
