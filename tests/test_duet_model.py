@@ -130,3 +130,31 @@ def test_p_means_p_and_a_tiny_run_trains_saves_loads_and_generates(salsa, salsa_
     pair = np.load(out)
     assert pair.shape == (30, 2, skeleton.J, 3) and np.isfinite(pair).all()    # 1 s of 120-fps capture at 30
     assert json.loads(out.with_suffix(".json").read_text())["dancers"] == ["lead", "partner"]
+
+
+def test_a_fine_tuned_duet_normalises_as_the_weights_it_starts_from(salsa, tmp_path):
+    import json
+    from models import checkpoint
+    from models.duet.training import Task
+    from models.train import TrainConfig, train
+    config = dict(d_model=32, n_heads=4, latent=8, window=16)
+    train(Task(salsa, DuetConfig(**config), Options(sequence=24)), TrainConfig(steps=2, batch_size=4, eval_every=2,
+          warmup=1), tmp_path / "pre", {"command": "test", "seed": 0})
+    # as if pretrained on other dancers: statistics this data would not give
+    meta_file = (tmp_path / "pre").with_suffix(".json")
+    pre = json.loads(meta_file.read_text())
+    for key in ("feature_mean", "relation_mean", "feature_std", "relation_std"):
+        pre[key] = [x * 1.5 + 0.25 for x in pre[key]]
+    meta_file.write_text(json.dumps(pre))
+    task = Task(salsa, DuetConfig(**config), Options(sequence=24))
+    own = {k: v.tolist() for k, v in task.stats.items()}
+    # at learning rate 0 the run's checkpoint is exactly where fine-tuning starts
+    train(task, TrainConfig(steps=1, batch_size=4, eval_every=1, warmup=1, lr=0.0, init=str(tmp_path / "pre")),
+          tmp_path / "tuned", {"command": "test", "seed": 0})
+    source, _ = checkpoint.load(tmp_path / "pre")
+    model, meta = checkpoint.load(tmp_path / "tuned")
+    for key in ("feature_mean", "relation_mean", "feature_std", "relation_std"):
+        np.testing.assert_allclose(meta[key], pre[key], rtol=1e-6)
+    assert meta["feature_mean"] != own["dancer_mean"] and meta["bone_lengths"] == own["bone_lengths"]
+    for name, tensor in source.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], tensor)

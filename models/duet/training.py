@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import motion, schedules
+from .. import checkpoint, motion, schedules
 from ..dataset import MotionDataset
 from ..train import TrainConfig
 from .model import PLACEMENT, DuetConfig, DuetModel, kl, relation
@@ -170,6 +170,13 @@ class Task:
     def start(self, tc: TrainConfig, step: int, rank: int, device: torch.device) -> None:
         ds, o = self.ds, self.options
         self.tc, self.device = tc, device
+        if tc.init:
+            # fine-tuning: features normalised as the weights learnt them, not by this data's own
+            # stats (the bone lengths the live partner keeps stay these dancers')
+            source = checkpoint.read_meta(tc.init)
+            for part, key in (("dancer", "feature"), ("relation", "relation")):
+                for stat in ("mean", "std"):
+                    self.stats[f"{part}_{stat}"] = np.asarray(source[f"{key}_{stat}"], dtype=np.float32)
         self.batches = PairSampler(ds, ds.split(heldout=False), o.sequence, self.stats, True, o,
                                    tc.seed * 1000 + rank + step)
         held = ds.split(heldout=True) or ds.split(heldout=False)
