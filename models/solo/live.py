@@ -164,7 +164,8 @@ class SoloLive:
     def rehearse(self) -> None:
         """A model step on a scratch cache, thrown away: it changes nothing. Between frames a live
         machine runs other work and the model's weights and code drop out of the CPU's caches;
-        a step that finds them there is 15-20 % faster (`bench solo`, live cold vs rehearsed). The
+        a step that finds them there was 15-20 % faster with the torch step, and is 2-3 % faster
+        with the NumPy one (`bench serve`, daemon step p50 with and without rehearsing). The
         daemon rehearses just before it starts a frame, so the step that a change waits for runs
         warm. Not on a GPU: there its kernels would only queue ahead of the real step's."""
         if self.cache.k is None or self.device.type != "cpu":
