@@ -3,12 +3,7 @@ import pytest
 import torch
 
 from models.solo.cpu import CpuStep
-from models.solo.model import SoloConfig, SoloModel
-
-
-def tiny(**kw) -> SoloModel:
-    torch.manual_seed(0)
-    return SoloModel(SoloConfig(**{"context": 12, "n_layer": 2, "n_head": 2, "n_embd": 32, "n_mix": 3, **kw})).eval()
+from test_solo_model import tiny
 
 
 @pytest.mark.parametrize("adaln", [False, True])

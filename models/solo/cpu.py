@@ -15,18 +15,23 @@ import math
 import numpy as np
 import torch
 
-from .model import PACE_FLOOR, KVCache, SoloModel, SoloOutput, frequencies
+from .model import KVCache, SoloModel, SoloOutput, frequencies, pace_feature
 
 LN_EPS = 1e-5                        # nn.LayerNorm's default, which the model's norms use
 
 
+def _array(t: torch.Tensor) -> np.ndarray:
+    """A copy of a parameter's values, in memory of its own (C order)."""
+    return t.detach().cpu().numpy().copy()
+
+
 def _linear(layer: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
     """(in, out) weight, laid out for x @ w, and bias."""
-    return (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
+    return _array(layer.weight.T), _array(layer.bias)
 
 
 def _norm(layer: torch.nn.LayerNorm) -> tuple[np.ndarray, np.ndarray]:
-    return layer.weight.detach().cpu().numpy().copy(), layer.bias.detach().cpu().numpy().copy()
+    return _array(layer.weight), _array(layer.bias)
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -60,7 +65,8 @@ class CpuStep:
         """The next-frame mixture after one new frame x (B, F), with emotion (B, L) and pace (B,);
         `cache` (a fresh KVCache, or one only this has stepped) is updated in place."""
         c, H, D = self.config, self.heads, self.head_dim
-        x, emotion, pace = x.numpy(), emotion.numpy(), pace.numpy()
+        pace_in = pace_feature(pace).numpy()                          # the model's own encoding of the pace
+        x, emotion = x.numpy(), emotion.numpy()
         B = x.shape[0]
         if cache.k is None:
             cache.k = np.zeros((c.n_layer, B, H, c.context, D), dtype=np.float32)
@@ -74,7 +80,6 @@ class CpuStep:
         turn[even, even], turn[even, odd], turn[odd, even], turn[odd, odd] = cos, sin, -sin, cos
         slot, n = cache.seen % c.context, min(cache.seen + 1, c.context)
 
-        pace_in = np.log(np.maximum(pace, 0.0) + PACE_FLOOR)[:, None].astype(np.float32)   # as pace_feature
         cond = _apply(gelu(_apply(np.concatenate([emotion, pace_in], -1), self.condition_1)), self.condition_2)
         h = _apply(x, self.frame_in) + cond
         for i, b in enumerate(self.blocks):

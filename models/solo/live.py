@@ -172,6 +172,7 @@ class SoloLive:
             return
         if self._scratch is None or self._scratch.k.shape != self.cache.k.shape:
             full = self.model.config.context       # attend over a full window, as a live step does
+            # zeros shaped as the live cache, torch's or the NumPy step's
             self._scratch = KVCache(self.cache.k * 0, self.cache.v * 0, seen=full)
         B, L = self.prev.shape[0], len(self.labels)
         self._run(self.prev, self.prev.new_full((B, L), 1.0 / L), self.prev.new_ones(B), self._scratch)
