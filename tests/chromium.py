@@ -41,7 +41,12 @@ class Browser:
             self.close()
             raise RuntimeError("chromium did not start its DevTools endpoint within 60 s")
         self._stack = ExitStack()
-        self.ws = self._stack.enter_context(connect(self.endpoint, max_size=None, open_timeout=30))
+        try:
+            self.ws = self._stack.enter_context(connect(self.endpoint, max_size=None, open_timeout=30))
+        except OSError as e:        # seen once in a full run, never alone: say which end failed
+            self.close()
+            raise OSError(f"chromium's DevTools endpoint {self.endpoint} (chromium exit code "
+                          f"{self.process.poll()}): {e!r}") from e
         self.ids = itertools.count(1)
         self.session = None
 
