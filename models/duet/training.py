@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .. import checkpoint, motion, schedules
 from ..dataset import MotionDataset
+from ..metrics import limb_speed
 from ..train import TrainConfig
 from .model import PLACEMENT, DuetConfig, DuetModel, kl, relation
 
@@ -135,10 +136,15 @@ def statistics(ds: MotionDataset, clips: list[int]) -> dict[str, np.ndarray]:
     d, r = np.concatenate(dancers), np.concatenate(relations)
     from .live import joint_bones
     bones = np.median([joint_bones(ds.clip(c)[0, k]) for c in clips for k in (0, 1)], axis=0)
+    # how fast a real partner's limbs move (dancer 1's root-relative joint speed, over all frames):
+    # what the live partner's energy governor holds it to
+    moved = [(limb_speed(ds.clip(c)[:, 1], ds.fps), ds.clip_length(c) - 1) for c in clips]
+    limbs = sum(v * n for v, n in moved) / max(1, sum(n for _, n in moved))
     floor = 1e-3
     return {"dancer_mean": d.mean(0).astype(np.float32), "dancer_std": np.maximum(d.std(0), floor).astype(np.float32),
             "relation_mean": r.mean(0).astype(np.float32), "relation_std": np.maximum(r.std(0), floor).astype(np.float32),
-            "bone_lengths": bones.astype(np.float32)}           # the dancers' median: what the live partner keeps
+            "bone_lengths": bones.astype(np.float32),           # the dancers' median: what the live partner keeps
+            "limb_speed": float(limbs)}
 
 
 def split(lead: torch.Tensor, partner: torch.Tensor, rel: torch.Tensor, placement: torch.Tensor):
@@ -242,4 +248,4 @@ class Task:
         return {"labels": self.ds.label_names, "fps": self.ds.fps,
                 "feature_mean": s["dancer_mean"].tolist(), "feature_std": s["dancer_std"].tolist(),
                 "relation_mean": s["relation_mean"].tolist(), "relation_std": s["relation_std"].tolist(),
-                "bone_lengths": s["bone_lengths"].tolist()}
+                "bone_lengths": s["bone_lengths"].tolist(), "limb_speed": s["limb_speed"]}
