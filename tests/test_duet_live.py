@@ -106,3 +106,16 @@ def test_settling_between_frames_moves_work_out_of_the_step_and_changes_nothing(
         settled.settle()                        # as the daemon does once a frame has gone out
         assert settled.state.prepared is not None
         np.testing.assert_allclose(a, plain.step(lead[t][None]), atol=1e-5)
+
+
+@pytest.mark.parametrize("limbs", (0.35, 0.9))
+def test_the_energy_governor_holds_the_partners_limbs_to_a_real_followers_speed(duet_model, limbs):
+    """Whatever the network's own energy (its limbs wander between a fifth and nine tenths of a real
+    follower's speed), the partner's limbs settle at the speed the checkpoint gives."""
+    from models.duet.live import Partner
+    from models.metrics import limb_speed
+    model, meta = duet_model
+    lead = salsa_lead()
+    partner = Partner(model, {**meta, "limb_speed": limbs}, seed=2)
+    made = np.stack([partner.step(lead[t % len(lead)][None])[0] for t in range(900)])
+    assert limb_speed(made[450:], FPS) == pytest.approx(limbs, rel=0.2)

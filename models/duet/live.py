@@ -177,10 +177,11 @@ class Partner:
             self.prev = torch.as_tensor((self.served - self.mean) / self.std, device=self.device)
         else:
             # Run on its own output the network drifts (it is trained mostly on real pasts), and a
-            # drift it feeds on grows: limbs stretch, the feet slide, the partner wanders off. So what
-            # it makes is kept in range and its limbs at the body's lengths (what goes back in is
-            # the corrected frame), it is drawn towards the place it predicts for itself beside its
-            # lead, and the pair is kept within reach. `eval duet` measures the partner as served.
+            # drift it feeds on grows: limbs stretch or go still, the feet slide, the partner wanders
+            # off. So what it makes is kept in range, its limbs at the body's lengths and moving with
+            # a real follower's energy (what goes back in is the corrected frame), it is drawn
+            # towards the place it predicts for itself beside its lead, the pair is kept within
+            # reach, and its planted feet stay put. `eval duet` measures the partner as served.
             f = nxt.clamp_(-CLAMP_STD, CLAMP_STD).cpu().numpy() * self.std + self.mean
             R, was = motion.ROOT_FEATURES, self.served[:, motion.ROOT_FEATURES:]
             if self.limb_speed is not None:
