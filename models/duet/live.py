@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import feet, motion, skeleton
+from .. import motion
+from ..body import LEGS, fit_bones, joint_bones, plant
 from ..live import Condition
-from ..metrics import bone_lengths
 from ..sampling import SamplingParams
 from ..solo.live import SoloLive
 from .lead import LeadConfig, TrackedLead
@@ -31,39 +31,6 @@ NOISE_AT = SamplingParams().variance   # the variance knob's default: the latent
 ENERGY_SMOOTHING = 0.97  # per frame: the limbs' measured speed is an average over about the last second
 ENERGY_RATE = 0.02       # per frame: how fast the energy governor corrects (about 2 s to settle)
 ENERGY_LIMIT = 1.1       # its gain on the limbs' frame-to-frame motion stays within e^±1.1 (1/3 to 3)
-PARENTS = np.asarray(skeleton.PARENTS)
-
-
-def _ancestry() -> np.ndarray:
-    """(J, J-1): 1 where bone k (ending at joint k+1) lies on the way from the root to joint j."""
-    a = np.zeros((skeleton.J, skeleton.J - 1), dtype=np.float32)
-    for j in range(1, skeleton.J):
-        k = j
-        while k > 0:
-            a[j, k - 1] = 1.0
-            k = PARENTS[k]
-    return a
-
-
-ANCESTRY = _ancestry()
-
-
-def joint_bones(pose: np.ndarray) -> np.ndarray:
-    """(..., J) each joint's distance from its parent, 0 for the root (metrics.bone_lengths, indexed by
-    joint: the root is joint 0 and every other joint ends one bone)."""
-    bones = bone_lengths(pose)
-    return np.concatenate([np.zeros(bones.shape[:-1] + (1,)), bones], axis=-1)
-
-
-def fit_bones(local: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Poses (B, J, 3) with every bone set to its length (`joint_bones`), each keeping its direction:
-    a joint is the root plus the bones on its way there, each resized (one product with the
-    skeleton's ancestry, rather than a walk from the root outwards)."""
-    bones = local[:, 1:] - local[:, PARENTS[1:]]                                     # (B, J-1, 3)
-    bones *= (lengths[1:, None] / np.maximum(np.sqrt((bones * bones).sum(-1, keepdims=True)), 1e-6))
-    return (local[:, :1] + np.einsum("jk,bkc->bjc", ANCESTRY, bones)).astype(local.dtype)
-
-
 def noise_scale(variance: float) -> float:
     """The variance knob → the partner's latent noise: 1 (as trained) at the default, less as the
     divisor grows (a steadier partner), more below it (a freer one)."""
@@ -91,7 +58,7 @@ class Partner:
         # how fast a real follower's limbs move (root-relative joint speed, m/s), which the energy
         # governor holds the partner to; a checkpoint without it is served ungoverned
         self.limb_speed = meta.get("limb_speed")
-        self.standing = self.rest[feet.LEGS[:, 2:], 1]    # the ankles' and toes' heights when standing
+        self.standing = self.rest[LEGS[:, 2:], 1]    # the ankles' and toes' heights when standing
         self.generator = torch.Generator().manual_seed(seed)
         self.reset()
 
@@ -195,7 +162,7 @@ class Partner:
             placement = placement[:, 0].cpu().numpy() * self.rel_std[:PLACEMENT] + self.rel_mean[:PLACEMENT]
             world = self._within_reach(lead, self._anchor(lead, lead_yaw, world, placement))
             # last: whatever moved the body, a foot on the ground stays where it was
-            world = feet.plant(world, self.last, self.standing, self.bones)
+            world = plant(world, self.last, self.standing, self.bones)
         self.frames += 1
         self.last_lead, self.last, self.lead_yaw, self._yaw = lead, world, lead_yaw, None
         return world

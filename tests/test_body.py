@@ -1,11 +1,11 @@
-"""Planted feet: a foot on the ground stays put while the body moves over it, its leg keeping its
-lengths; a foot in the air, or one the body has left far behind, goes with the pose."""
+"""A body kept a body: bones set to their lengths, keeping their directions; a planted foot stays put
+while the body moves over it, its leg keeping its lengths; a foot in the air, or one the body has
+left far behind, goes with the pose."""
 import numpy as np
 import pytest
 
 from models import skeleton
-from models.feet import HOLD, LEGS, LET_GO, LIFT, plant
-from models.duet.live import joint_bones
+from models.body import HOLD, LEGS, LET_GO, LIFT, fit_bones, joint_bones, plant
 
 HIP, KNEE, ANKLE, TOE = (LEGS[:, i] for i in range(4))
 
@@ -25,6 +25,17 @@ def moved(pose: np.ndarray, by) -> np.ndarray:
 
 def leg_lengths(pose: np.ndarray) -> np.ndarray:
     return np.linalg.norm(pose[:, [KNEE, ANKLE, TOE]] - pose[:, [HIP, KNEE, ANKLE]], axis=-1)
+
+
+def test_fitted_bones_take_their_lengths_and_keep_their_directions(standing):
+    pose, _, bones = standing
+    local = pose - pose[:, :1]
+    stretched = local * np.float32(1.1) + np.random.default_rng(0).normal(0, 0.01, local.shape).astype(np.float32)
+    fitted = fit_bones(stretched, bones)
+    np.testing.assert_allclose(joint_bones(fitted[0]), bones, atol=1e-5)
+    parents = np.asarray(skeleton.PARENTS)[1:]
+    direction = lambda p: (p[0, 1:] - p[0, parents]) / np.linalg.norm(p[0, 1:] - p[0, parents], axis=-1, keepdims=True)
+    np.testing.assert_allclose(direction(fitted), direction(stretched), atol=1e-5)
 
 
 def bend(pose: np.ndarray) -> np.ndarray:

@@ -1,21 +1,58 @@
-"""Planted feet: a foot on the ground stays where it is while the body moves over it.
+"""Keeping a generated body a body: its bones at their lengths, and its planted feet on the ground.
 
-A generated body whose root is moved after the network has made its pose (steered back to its
-place, kept within reach of a partner, turned) drags its feet across the floor with it, and a
-network's own feet drift too. Here, frame by frame, a foot that was on the ground and still is
-keeps last frame's place, and its leg bends to reach it (two-bone inverse kinematics: the knee
-found from the hip, the held ankle and the leg's two bone lengths, bending the way it bent
-before). A foot lets go as it lifts (between PLANT and LIFT above its standing height), or when
-the body has moved so far that holding it would pull the leg straight, or left it HOLD away from
-where the pose wants it: then it catches up in the air over the next frames.
+A network run on its own output drifts in ways a body cannot: its bones stretch and shrink, and its
+feet slide, the more so when its root is moved after it has made its pose (steered back to its place,
+kept within reach of a partner, turned). Two guards, for any family's live output:
 
-Pure NumPy on world positions (P, J, 3).
+- `fit_bones`: every bone set to its length, each keeping its direction.
+- `plant`: frame by frame, a foot that was on the ground and still is keeps last frame's place, and
+  its leg bends to reach it (two-bone inverse kinematics: the knee found from the hip, the held
+  ankle and the leg's two bone lengths, bending the way it bent before). A foot lets go as it lifts
+  (between PLANT and LIFT above its standing height), or when the body has moved so far that
+  holding it would pull the leg straight, or left it HOLD away from where the pose wants it: then
+  it catches up in the air over the next frames.
+
+Pure NumPy on positions (P, J, 3).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import skeleton
+from .metrics import bone_lengths
+
+PARENTS = np.asarray(skeleton.PARENTS)
+
+
+def _ancestry() -> np.ndarray:
+    """(J, J-1): 1 where bone k (ending at joint k+1) lies on the way from the root to joint j."""
+    a = np.zeros((skeleton.J, skeleton.J - 1), dtype=np.float32)
+    for j in range(1, skeleton.J):
+        k = j
+        while k > 0:
+            a[j, k - 1] = 1.0
+            k = PARENTS[k]
+    return a
+
+
+ANCESTRY = _ancestry()
+
+
+def joint_bones(pose: np.ndarray) -> np.ndarray:
+    """(..., J) each joint's distance from its parent, 0 for the root (metrics.bone_lengths, indexed by
+    joint: the root is joint 0 and every other joint ends one bone)."""
+    bones = bone_lengths(pose)
+    return np.concatenate([np.zeros(bones.shape[:-1] + (1,)), bones], axis=-1)
+
+
+def fit_bones(local: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Poses (B, J, 3) with every bone set to its length (`joint_bones`), each keeping its direction:
+    a joint is the root plus the bones on its way there, each resized (one product with the
+    skeleton's ancestry, rather than a walk from the root outwards)."""
+    bones = local[:, 1:] - local[:, PARENTS[1:]]                                     # (B, J-1, 3)
+    bones *= (lengths[1:, None] / np.maximum(np.sqrt((bones * bones).sum(-1, keepdims=True)), 1e-6))
+    return (local[:, :1] + np.einsum("jk,bkc->bjc", ANCESTRY, bones)).astype(local.dtype)
+
 
 LEGS = np.array([[skeleton.INDEX[f"{side}_{part}"] for part in ("hip", "knee", "ankle", "toe")] for side in "lr"])
 PLANT = 0.05         # metres above its standing height within which a foot joint is on the ground ...
@@ -34,7 +71,7 @@ def grounded(pose: np.ndarray, standing: np.ndarray) -> np.ndarray:
 def plant(pose: np.ndarray, before: np.ndarray, standing: np.ndarray, bones: np.ndarray) -> np.ndarray:
     """`pose` (P, J, 3) with each foot that was on the ground in `before` (the last frame, as
     served) and still is held where it was, its knee bent to reach it; `bones` (J,) each joint's
-    distance from its parent (live.joint_bones). A new array; the rest of the body is untouched."""
+    distance from its parent (`joint_bones`). A new array; the rest of the body is untouched."""
     hip, knee, ankle, toe = (LEGS[:, i] for i in range(4))
     hold = grounded(pose, standing) * grounded(before, standing)              # (P, 2)
     lag = np.linalg.norm(pose[:, ankle] - before[:, ankle], axis=-1)
