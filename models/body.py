@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import skeleton
-from .metrics import bone_lengths
 
 PARENTS = np.asarray(skeleton.PARENTS)
 
@@ -39,10 +38,16 @@ ANCESTRY = _ancestry()
 
 
 def joint_bones(pose: np.ndarray) -> np.ndarray:
-    """(..., J) each joint's distance from its parent, 0 for the root (metrics.bone_lengths, indexed by
+    """(..., J) each joint's distance from its parent, 0 for the root (the bone lengths indexed by
     joint: the root is joint 0 and every other joint ends one bone)."""
-    bones = bone_lengths(pose)
-    return np.concatenate([np.zeros(bones.shape[:-1] + (1,)), bones], axis=-1)
+    bones = np.linalg.norm(pose[..., 1:, :] - pose[..., PARENTS[1:], :], axis=-1)
+    return np.concatenate([np.zeros(bones.shape[:-1] + (1,), dtype=bones.dtype), bones], axis=-1)
+
+
+def median_bones(bodies: list[np.ndarray]) -> np.ndarray:
+    """(J,) each joint's bone length, the median over every pose of `bodies` (each (..., J, 3)): the
+    body a model's live output is held to, recorded with it by its training."""
+    return np.median(np.concatenate([joint_bones(b).reshape(-1, skeleton.J) for b in bodies]), axis=0)
 
 
 def fit_bones(local: np.ndarray, lengths: np.ndarray) -> np.ndarray:

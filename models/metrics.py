@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from . import motion, skeleton
+from .body import joint_bones
 
 WINDOW_S = 4.0
 FROZEN_SPEED = 0.05       # m/s mean joint speed (root-relative) below which a second counts as frozen
@@ -134,6 +135,5 @@ def bone_error(p: np.ndarray, lengths: np.ndarray) -> float:
 
 
 def bone_lengths(p: np.ndarray) -> np.ndarray:
-    parents = np.array(skeleton.PARENTS)
-    child = np.arange(len(parents))[parents >= 0]
-    return np.linalg.norm(p[..., child, :] - p[..., parents[child], :], axis=-1)
+    """(..., J-1) the length of every bone (joint 1 onwards, each to its parent)."""
+    return joint_bones(p)[..., 1:]

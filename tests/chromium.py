@@ -64,9 +64,22 @@ class Browser:
                     raise RuntimeError(f"{method}: {reply['error']}")
                 return reply["result"]
 
-    def open(self, url: str) -> None:
+    def open(self, url: str, timeout: float = 30.0) -> None:
+        """A new tab on `url`, once its page has loaded. (The tab is made blank and then navigates: an
+        expression evaluated before the page has replaced the blank document is lost with it, or
+        fails with "context destroyed".)"""
         target = self.call("Target.createTarget", url=url)["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.evaluate("location.href !== 'about:blank' && document.readyState === 'complete'"):
+                    return
+            except RuntimeError:        # the blank document's context went as we asked
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not load within {timeout:g} s")
+            time.sleep(0.05)
 
     def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (a promise is awaited)."""

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import checkpoint, motion, schedules
-from ..body import joint_bones
+from ..body import median_bones
 from ..dataset import MotionDataset
 from ..metrics import limb_speed
 from ..train import TrainConfig
@@ -135,7 +135,7 @@ def statistics(ds: MotionDataset, clips: list[int]) -> dict[str, np.ndarray]:
             dancers.append(lead)
             relations.append(rel)
     d, r = np.concatenate(dancers), np.concatenate(relations)
-    bones = np.median([joint_bones(ds.clip(c)[0, k]) for c in clips for k in (0, 1)], axis=0)
+    bones = median_bones([ds.clip(c)[0, k] for c in clips for k in (0, 1)])
     # how fast a real partner's limbs move (dancer 1's root-relative joint speed, over all frames):
     # what the live partner's energy governor holds it to
     moved = [(limb_speed(ds.clip(c)[:, 1], ds.fps), ds.clip_length(c) - 1) for c in clips]

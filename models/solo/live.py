@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .. import motion, skeleton
+from ..body import LEGS, fit_bones, plant
 from ..live import Condition
 from ..sampling import SamplingParams, sample, skeleton_noise
 from .cpu import CpuStep
@@ -46,6 +47,10 @@ class SoloLive:
         # checkpoint has it: root travel alone can meet a world pace while the limbs barely move
         limbs = meta.get("limb_pace")
         self.limb_paces = None if limbs is None else np.array([limbs[name] for name in self.labels])
+        # the dancers' bone lengths (indexed by joint), where the checkpoint has them: the body is
+        # held to them and its planted feet stay put (models.body)
+        self.bones = np.asarray(meta["bone_lengths"]) if "bone_lengths" in meta else None
+        self.standing = motion.decode(self.mean[None])[0][LEGS[:, 2:], 1]    # the mean pose's feet
         joints = torch.as_tensor(self.std[motion.ROOT_FEATURES:], dtype=torch.float32)
         self.joint_std = joints.to(self.device)
         self.performers = performers
@@ -87,6 +92,7 @@ class SoloLive:
         self.target = np.zeros(self.performers)      # m/s, what the emotion and energy ask for
         self.measured: np.ndarray | None = None      # m/s, smoothed
         self.last_world: np.ndarray | None = None
+        self.last_pose: np.ndarray | None = None     # as served, for the planted feet
 
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
@@ -140,11 +146,25 @@ class SoloLive:
                                                 p, self.generator, score, noise[rows], self.component[rows])
         # a sample far outside anything seen in training would feed on itself; keep it in range
         nxt = nxt.clamp_(-CLAMP_STD, CLAMP_STD)
-        world = self.trajectory.advance(nxt.cpu().numpy() * self.std + self.mean)
+        f = nxt.cpu().numpy() * self.std + self.mean
+        if self.bones is not None:
+            nxt = self._hold_bones(f)
+        world = self.trajectory.advance(f)
+        if self.bones is not None:
+            if self.last_pose is not None:
+                world = plant(world, self.last_pose, self.standing, self.bones)
+            self.last_pose = world
         goal = target if self.limb_paces is None else self._target_pace(emotion, energy, self.limb_paces)
         self._owed = (nxt, self.prev, world, goal)
         self.prev, self.component = nxt, component
         return world
+
+    def _hold_bones(self, f: np.ndarray) -> torch.Tensor:
+        """The sampled frames (B, F), denormalised, with every bone set to its length (in place);
+        and the same normalised, which is what goes back into the model: the frame as served."""
+        R = motion.ROOT_FEATURES
+        f[:, R:] = fit_bones(f[:, R:].reshape(len(f), -1, 3), self.bones).reshape(len(f), -1)
+        return torch.as_tensor((f - self.mean) / self.std, dtype=torch.float32, device=self.device)
 
     @torch.inference_mode()
     def settle(self) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import checkpoint, metrics, motion, schedules, skeleton
+from ..body import median_bones
 from ..dataset import MotionDataset, action
 from ..train import TrainConfig
 from .model import SoloConfig, SoloModel
@@ -201,6 +202,8 @@ class Task:
         self.ds, self.config, self.options = ds, config, options
         # once per run, not at every checkpoint written: the limbs' pace encodes every clip
         self.paces = {"pace": label_paces(ds), "limb_pace": label_paces(ds, limbs=True)}
+        # ... and the dancers' bone lengths, which the live body is held to (models.body)
+        self.bones = median_bones([ds.clip(c)[:, 0] for c in ds.split(heldout=False)])
 
     def build(self) -> SoloModel:
         return SoloModel(self.config)
@@ -243,5 +246,5 @@ class Task:
         ds = self.ds
         return {"labels": ds.label_names, "fps": ds.fps,
                 **self.paces,
-                "guidance": self.options.drop_emotion > 0,
+                "guidance": self.options.drop_emotion > 0, "bone_lengths": self.bones.tolist(),
                 "feature_mean": ds.feature_mean.tolist(), "feature_std": ds.feature_std.tolist()}
