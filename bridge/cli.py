@@ -455,7 +455,8 @@ def cmd_bench_duet(args: argparse.Namespace) -> None:
         ("device", "device"), ("pairs", "pairs"), ("partner step p50", "partner_step.p50_ms"),
         ("p99", "partner_step.p99_ms"), ("settle p50", "partner_settle.p50_ms"),
         ("model inc. p50", "model_incremental.p50_ms"), ("full window p50", "model_full_window.p50_ms"),
-        ("speed-up", "speedup_p50"), ("duet frame p50", "duet_frame.p50_ms"), ("p99", "duet_frame.p99_ms")])
+        ("speed-up", "speedup_p50"), ("model in NumPy p50", "model_numpy.p50_ms"), ("NumPy speed-up", "numpy_speedup"),
+        ("duet frame p50", "duet_frame.p50_ms"), ("p99", "duet_frame.p99_ms")])
 
 
 def cmd_replay(args: argparse.Namespace) -> None:

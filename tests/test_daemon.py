@@ -224,11 +224,12 @@ def test_a_flood_of_garbage_does_not_stop_the_frames_and_its_sender_is_barred(da
     while time.monotonic() - start < 1.0 and sent < 12_000:
         raw.sendto(b"/flood\x00\x00,s\x00\x00x\x00\x00" if sent % 2 else b"junk", ("127.0.0.1", daemon.address[1]))
         sent += 1
-    msgs = listener.collect(1.0)
-    frames = [m for m in msgs if m.address == "/motion/frame"]
-    assert len(frames) >= 25
+    frames, deadline = [], time.monotonic() + 5.0      # those sent during the flood wait in the socket
+    while len(frames) < 25 and time.monotonic() < deadline:
+        frames += [m for m in listener.collect(0.2) if m.address == "/motion/frame"]
+    assert len(frames) >= 25, f"{len(frames)} frames within 5 s of a flood of {sent} datagrams"
     # refused a few dozen times in a row, the sender is barred, and the kernel drops the rest
-    assert daemon.stats.errors["barred sender"] == 1
+    assert daemon.stats.errors["barred sender"] == 1, dict(daemon.stats.errors)
     assert ("127.0.0.1", raw.getsockname()[1]) in daemon.transport.intake.barred
     read = daemon.stats.errors["malformed"] + daemon.stats.errors["unknown address"]
     if daemon.transport.kernel_filter:

@@ -1,6 +1,7 @@
-"""Speed of the partner per frame: the live step (features, network, placing the body) and the
-network alone, incremental (rolling caches and LSTM state) against recomputing the whole window,
-for 1 and 8 pairs; and a whole duet frame, the soloist leading. One run, so the numbers compare."""
+"""Speed of the partner per frame: the live step (features, network, the guards, placing the body)
+and the network alone, incremental (rolling caches and LSTM state) against recomputing the whole
+window, and on a CPU its step in NumPy against torch, for 1 and 8 pairs; and a whole duet frame,
+the soloist leading. One run, so the numbers compare."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,7 @@ import torch
 from ..live import Condition
 from ..sampling import SamplingParams
 from ..solo.bench import _timed
+from .cpu import CpuDuet
 from .live import DuetLive, Partner
 from .model import DuetModel
 
@@ -36,12 +38,21 @@ def bench(model: DuetModel, meta: dict, pairs=(1, 8), frames: int = 300, device:
         for _ in range(c.window + 16):
             model.step(x, x, r, state)
         incremental = _timed(lambda: model.step(x, x, r, state, 1.0), frames, sync)
+        numpy = None
+        if str(device) == "cpu":
+            net = CpuDuet(model)
+            state = net.start(B)
+            for _ in range(c.window + 16):
+                net.step(x, x, r, state)
+            numpy = _timed(lambda: net.step(x, x, r, state, 1.0), frames, sync)
         xs = torch.randn(B, c.window, c.n_features, device=device)
         rs = torch.randn(B, c.window, c.n_relation, device=device)
         full = _timed(lambda: model(xs, xs, rs, noise=1.0, reconstruct=False), max(30, frames // 4), sync)
         row = {"device": str(device), "pairs": B, "window": c.window, "partner_step": step, "partner_settle": settle,
                "model_incremental": incremental, "model_full_window": full,
                "speedup_p50": full["p50_ms"] / incremental["p50_ms"]}
+        if numpy is not None:
+            row.update(model_numpy=numpy, numpy_speedup=incremental["p50_ms"] / numpy["p50_ms"])
         if soloist_factory is not None:
             live = DuetLive(model, meta, soloist_factory(B, device))
             L = len(live.labels)

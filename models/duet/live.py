@@ -18,6 +18,7 @@ from ..body import LEGS, fit_bones, joint_bones, plant
 from ..live import Condition
 from ..sampling import SamplingParams
 from ..solo.live import SoloLive
+from .cpu import CpuDuet
 from .lead import LeadConfig, TrackedLead
 from .model import PLACEMENT, DuetModel, place, relation
 
@@ -26,6 +27,7 @@ REACH = 1.5              # metres between the hips beyond which a partner is pul
 CLOSE = 0.3              # ... and within which it is pushed away (two bodies cannot stand in one place)
 PULL = 0.05              # metres a frame the pull moves it at most (1.5 m/s)
 ANCHOR = 0.3            # share of the way a frame moves the partner to where its placement says it stands
+PLACE_SMOOTHING = 0.5    # per frame: the place the anchor pulls to is smoothed (its jitter is not the pair's)
 TURN = 0.1               # radians a frame the placement turns it at most (3 rad/s)
 NOISE_AT = SamplingParams().variance   # the variance knob's default: the latents' own spread
 ENERGY_SMOOTHING = 0.97  # per frame: the limbs' measured speed is an average over about the last second
@@ -44,6 +46,8 @@ class Partner:
     def __init__(self, model: DuetModel, meta: dict, pairs: int = 1, seed: int = 0):
         self.model = model.eval()
         self.device = next(model.parameters()).device
+        # on a CPU the network steps in NumPy, the same numbers at a fraction of the cost (models.duet.cpu)
+        self.net = CpuDuet(model) if self.device.type == "cpu" else model
         self.pairs = pairs
         self.mean = np.asarray(meta["feature_mean"], dtype=np.float32)
         self.std = np.asarray(meta["feature_std"], dtype=np.float32)
@@ -63,7 +67,7 @@ class Partner:
         self.reset()
 
     def reset(self) -> None:
-        self.state = self.model.start(self.pairs)
+        self.state = self.net.start(self.pairs)
         self.prev = torch.zeros(self.pairs, len(self.mean), device=self.device)   # normalised: the mean frame
         self.trajectory: motion.Trajectory | None = None
         self.last_lead: np.ndarray | None = None
@@ -73,6 +77,7 @@ class Partner:
         self.scale: torch.Tensor | float = 1.0             # the latents' noise, as last asked
         self.frames = 0
         self.held = np.zeros(self.pairs, dtype=np.int64)   # frames the reach guard moved each pair
+        self.want: np.ndarray | None = None                # where the placements put the partners (P, 3)
         self.served = np.repeat(self.still[None], self.pairs, axis=0)   # the partners' last frames (features)
         self.drive = np.zeros(self.pairs)                  # the energy governor's log gain
         self.energy = np.full(self.pairs, np.nan)          # the limbs' measured speed (m/s), smoothed
@@ -106,7 +111,7 @@ class Partner:
         if self.trajectory is None or self.state.prepared is not None:
             return
         rel = (relation(self.last_lead, self.last, (self.lead_yaw, self.yaw)) - self.rel_mean) / self.rel_std
-        self.model.prepare(self.prev[:, None], self._tensor(rel), self.state, self.scale, self.generator)
+        self.net.prepare(self.prev[:, None], self._tensor(rel), self.state, self.scale, self.generator)
 
     def slide(self, by: np.ndarray) -> None:
         """Move every partner across the floor by (P, 2) metres (x, z), as it is."""
@@ -133,7 +138,7 @@ class Partner:
         # each body's heading is taken once, and kept for the next frame
         lead_yaw = motion.heading(lead)
         lead_f = (motion.step_features(self.last_lead, lead, (self.lead_yaw, lead_yaw)) - self.mean) / self.std
-        nxt, placement = self.model.step(self._tensor(lead_f), None, None, self.state, self.scale, self.generator)
+        nxt, placement = self.net.step(self._tensor(lead_f), None, None, self.state, self.scale, self.generator)
         nxt = nxt[:, 0]
         if real is not None:
             world = real.astype(np.float32)
@@ -186,6 +191,12 @@ class Partner:
         next", its steps and its place, blended, the steps for the motion and the place for the
         pair (steps alone wander off; a place alone would slide the feet)."""
         want = np.stack(place(placement, lead, lead_yaw), axis=-1)                       # (P, 3): x, z, yaw
+        if self.want is not None and PLACE_SMOOTHING:
+            # the place as it has been said over the last frames, not as this frame's guess jitters
+            was = self.want
+            want = np.concatenate([was[:, :2] + (1 - PLACE_SMOOTHING) * (want[:, :2] - was[:, :2]),
+                                   (was[:, 2] + (1 - PLACE_SMOOTHING) * motion._wrap(want[:, 2] - was[:, 2]))[:, None]], 1)
+        self.want = want
         t = self.trajectory
         turn = np.clip(ANCHOR * motion._wrap(want[:, 2] - t.yaw), -TURN, TURN)
         partner = motion.turn_in_place(partner, turn)
