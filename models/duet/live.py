@@ -26,13 +26,15 @@ CLAMP_STD = 4.0          # generated features stay within this many training std
 REACH = 1.5              # metres between the hips beyond which a partner is pulled back towards its lead
 CLOSE = 0.3              # ... and within which it is pushed away (two bodies cannot stand in one place)
 PULL = 0.05              # metres a frame the pull moves it at most (1.5 m/s)
-ANCHOR = 0.3            # share of the way a frame moves the partner to where its placement says it stands
+ANCHOR = 0.3             # share of the way a frame moves the partner to where its placement says it stands
 PLACE_SMOOTHING = 0.5    # per frame: the place the anchor pulls to is smoothed (its jitter is not the pair's)
 TURN = 0.1               # radians a frame the placement turns it at most (3 rad/s)
 NOISE_AT = SamplingParams().variance   # the variance knob's default: the latents' own spread
 ENERGY_SMOOTHING = 0.97  # per frame: the limbs' measured speed is an average over about the last second
 ENERGY_RATE = 0.02       # per frame: how fast the energy governor corrects (about 2 s to settle)
 ENERGY_LIMIT = 1.1       # its gain on the limbs' frame-to-frame motion stays within e^±1.1 (1/3 to 3)
+
+
 def noise_scale(variance: float) -> float:
     """The variance knob → the partner's latent noise: 1 (as trained) at the default, less as the
     divisor grows (a steadier partner), more below it (a freer one)."""
@@ -117,6 +119,8 @@ class Partner:
         """Move every partner across the floor by (P, 2) metres (x, z), as it is."""
         if self.trajectory is not None and by.any():
             self.last = self.last + self._shift(by)
+            if self.want is not None:                      # and the place it is drawn to, with it
+                self.want[:, :2] += by
 
     def _shift(self, by: np.ndarray) -> np.ndarray:
         """Move the partners' trajectories by (P, 2) metres (x, z); the same move for their poses, (P, 1, 3)."""
@@ -191,7 +195,7 @@ class Partner:
         next", its steps and its place, blended, the steps for the motion and the place for the
         pair (steps alone wander off; a place alone would slide the feet)."""
         want = np.stack(place(placement, lead, lead_yaw), axis=-1)                       # (P, 3): x, z, yaw
-        if self.want is not None and PLACE_SMOOTHING:
+        if self.want is not None:
             # the place as it has been said over the last frames, not as this frame's guess jitters
             was = self.want
             want = np.concatenate([was[:, :2] + (1 - PLACE_SMOOTHING) * (want[:, :2] - was[:, :2]),
