@@ -249,6 +249,7 @@ class Daemon:
         pace = e.generator.status()
         measured, asked = pace.get("pace_measured", [0.0] * P), pace.get("pace_target", [0.0] * P)
         leads = pace.get("lead")
+        partners = list(zip(pace.get("partner_limbs", [0.0] * P), pace.get("partner_gain", [0.0] * P)))
         period = 1.0 / e.fps
         p = e.params[0]
         logs = logqueue.current()
@@ -275,7 +276,7 @@ class Daemon:
             performers=[Performer(rounded(e.target[i]), rounded(frame.emotion[i] if frame else np.zeros(L)),
                                   rounded(frame.recognised[i] if frame else np.zeros(L)),
                                   round(float(measured[i]), 2), round(float(asked[i]), 2),
-                                  leads[i] if leads else "") for i in range(P)],
+                                  leads[i] if leads else "", *partners[i]) for i in range(P)],
             midi=self.control.midi(self.midi.status),
         )
 

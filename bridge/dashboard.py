@@ -64,6 +64,7 @@ def _performers(s: Snapshot, room: int) -> Table:
     t.add_row("pace m/s", *(f"{p.pace_target:.2f} / {p.pace:.2f}" for p in shown))
     if any(p.lead for p in shown):
         t.add_row("lead", *(Text(p.lead, style="yellow" if "waiting" in p.lead else "green") for p in shown))
+        t.add_row("partner limbs m/s", *(f"{p.partner_limbs:.2f} (×{p.partner_gain:.1f})" for p in shown))
     if len(s.performers) > len(shown):
         t.add_row(Text(f"and {len(s.performers) - len(shown)} more performers", style="grey50"))
     return t

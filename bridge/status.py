@@ -58,6 +58,8 @@ class Performer:
     pace: float                     # m/s the body moves at
     pace_target: float              # m/s the emotion and energy ask for
     lead: str = ""                  # a duet show: who leads this pair (the tracked dancer, or the soloist)
+    partner_limbs: float = 0.0      # ... how fast its partner's limbs move (m/s, root-relative)
+    partner_gain: float = 0.0       # ... and the energy governor's gain on them (1: as the network makes them)
 
 
 @dataclass

@@ -72,3 +72,11 @@ def test_a_field_one_side_does_not_know_is_an_error_not_a_zero():
 
 def test_fold_counts_repeats_and_keeps_the_newest_time():
     assert fold(["10:00:01 a", "10:00:02 b", "10:00:03 a"]) == ["10:00:03 a ×2", "10:00:02 b"]
+
+
+def test_a_duet_show_says_who_leads_and_how_the_partners_limbs_move():
+    pairs = [Performer([0] * 7, [0] * 7, [0] * 7, 0.9, 1.0, "dancer", 0.61, 1.4),
+             Performer([0] * 7, [0] * 7, [0] * 7, 0.9, 1.0, "soloist (waiting for a dancer)", 0.58, 2.0)]
+    text = text_of(render(Snapshot(**{**vars(SNAPSHOT), "mode": "partner", "performers": pairs}), height=50, width=120), 120)
+    for expected in ("dancer", "soloist (waiting for a dancer)", "partner limbs m/s", "0.61 (×1.4)", "0.58 (×2.0)"):
+        assert expected in text, expected

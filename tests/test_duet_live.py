@@ -119,3 +119,11 @@ def test_the_energy_governor_holds_the_partners_limbs_to_a_real_followers_speed(
     partner = Partner(model, {**meta, "limb_speed": limbs}, seed=2)
     made = np.stack([partner.step(lead[t % len(lead)][None])[0] for t in range(900)])
     assert limb_speed(made[450:], FPS) == pytest.approx(limbs, rel=0.2)
+
+
+def test_a_duet_shows_its_partners_limbs_and_their_gain(duet):
+    live = duet()
+    for _ in range(60):
+        live.step(condition(live, "duet"))
+    status = live.status()
+    assert status["partner_limbs"][0] > 0 and 1 / 3 - 1e-6 <= status["partner_gain"][0] <= 3.01

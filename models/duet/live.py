@@ -252,10 +252,13 @@ class DuetLive:
         self.solo_ran = False
 
     def status(self) -> dict:
-        """The soloist's pace, and who leads each pair."""
+        """The soloist's pace, who leads each pair, and the partners' limbs (their energy governor)."""
         lead = ["dancer" if s == "tracked" else "soloist (waiting for a dancer)" if self.mode == "partner"
                 else "soloist" for s in self.sources]
-        return {**self.soloist.status(), "lead": lead}
+        p = self.partner
+        return {**self.soloist.status(), "lead": lead,
+                "partner_limbs": [round(float(x), 3) for x in np.nan_to_num(p.energy)],
+                "partner_gain": [round(float(x), 3) for x in np.exp(p.drive)]}
 
     def step(self, condition: Condition) -> np.ndarray:
         """The next frame of every pair: (2P, J, 3), each pair's lead then its partner."""
