@@ -17,22 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..solo.cpu import layer_norm
+from ..solo.cpu import apply, layer_norm, linear, norm, rotary_turn, weights_of
 from ..solo.model import frequencies
 from .model import PLACEMENT, Attention, DuetModel, SequenceVAE, _per_row
-
-
-def _array(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()
-
-
-def _linear(layer) -> tuple[np.ndarray, np.ndarray]:
-    """(in, out) weight, laid out for x @ w, and bias."""
-    return _array(layer.weight.T), _array(layer.bias)
-
-
-def _apply(x: np.ndarray, layer: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    return x @ layer[0] + layer[1]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -78,8 +65,8 @@ class Encoders:
 
     def __init__(self, vaes: list[SequenceVAE], heads: int, window: int, rows: int):
         def stacked(get) -> np.ndarray:
-            return np.stack([_array(get(v)) for v in vaes])
-        self.embed = [_linear(v.embed) for v in vaes]
+            return np.stack([weights_of(get(v)) for v in vaes])
+        self.embed = [linear(v.embed) for v in vaes]
         self.norm = stacked(lambda v: v.norm.weight)[:, None], stacked(lambda v: v.norm.bias)[:, None]
         a = lambda v: v.attention                                             # noqa: E731
         self.qkv = (stacked(lambda v: torch.cat([a(v).q.weight, a(v).kv.weight]).T),
@@ -97,7 +84,7 @@ class Encoders:
     def step(self, frames: list[np.ndarray], turn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each VAE's frame (B, n) → the latents' means and log-variances (V, B, latent)."""
         V, B, d, H = len(frames), len(frames[0]), self.d, self.heads
-        h = np.stack([_apply(x, layer) for x, layer in zip(frames, self.embed)])     # (V, B, d)
+        h = np.stack([apply(x, layer) for x, layer in zip(frames, self.embed)])     # (V, B, d)
         n = layer_norm(h, *self.norm)
         qkv = (n @ self.qkv[0] + self.qkv[1]).reshape(V * B, 3, H, -1)
         qk = qkv[:, :2] @ turn
@@ -135,41 +122,29 @@ class CpuDuet:
     def __init__(self, model: DuetModel):
         self.model, c = model, model.config
         self.heads, self.head_dim, self.window = c.n_heads, c.d_model // c.n_heads, c.window
-        self.memory, self.embed = _linear(model.memory), _linear(model.embed)
-        self.layers = [dict(n1=(_array(l.n1.weight), _array(l.n1.bias)), n2=(_array(l.n2.weight), _array(l.n2.bias)),
-                            n3=(_array(l.n3.weight), _array(l.n3.bias)), itself=self._attention(l.itself),
-                            memory=self._attention(l.memory), fc=_linear(l.mlp[0]), out=_linear(l.mlp[2]))
+        self.memory, self.embed = linear(model.memory), linear(model.embed)
+        self.layers = [dict(n1=norm(l.n1), n2=norm(l.n2), n3=norm(l.n3), itself=self._attention(l.itself),
+                            memory=self._attention(l.memory), fc=linear(l.mlp[0]), out=linear(l.mlp[2]))
                        for l in model.layers]
-        self.norm = _array(model.norm.weight), _array(model.norm.bias)
-        self.head, self.place = _linear(model.head), _linear(model.place)
+        self.norm = norm(model.norm)
+        self.head, self.place = linear(model.head), linear(model.place)
         self.frequencies = frequencies(self.head_dim)
-        self.pairs = np.arange(0, self.head_dim, 2), np.arange(1, self.head_dim, 2)
 
     @staticmethod
     def _attention(a: Attention) -> dict:
-        return dict(q=_linear(a.q), kv=_linear(a.kv), out=_linear(a.out))
+        return dict(q=linear(a.q), kv=linear(a.kv), out=linear(a.out))
 
     def start(self, pairs: int = 1) -> CpuState:
         m, H, D, W = self.model, self.heads, self.head_dim, self.window
         return CpuState(Encoders([m.lead_vae], H, W, pairs), Encoders([m.partner_vae, m.relation_vae], H, W, pairs),
                         [(Ring(pairs, H, D, W), Ring(pairs, H, D, W)) for _ in self.layers])
 
-    def _turn(self, frame: int) -> np.ndarray:
-        """The rotary turn of every (even, odd) pair at this position, as one block-diagonal matrix
-        (a row vector times it is each pair turned by its angle; models.solo.cpu does the same)."""
-        angle = frame * self.frequencies
-        cos, sin = np.cos(angle), np.sin(angle)
-        turn = np.zeros((self.head_dim, self.head_dim), dtype=np.float32)
-        even, odd = self.pairs
-        turn[even, even], turn[even, odd], turn[odd, even], turn[odd, odd] = cos, sin, -sin, cos
-        return turn
-
     def _attend(self, a: dict, query: np.ndarray, source: np.ndarray, ring: Ring, turn: np.ndarray) -> np.ndarray:
         B, H = len(query), self.heads
-        k, v = np.split(_apply(source, a["kv"]), 2, axis=-1)
+        k, v = np.split(apply(source, a["kv"]), 2, axis=-1)
         keys, values = ring.add(k.reshape(B, H, -1) @ turn, v.reshape(B, H, -1))
-        q = _apply(query, a["q"]).reshape(B, H, -1) @ turn
-        return _apply(attend(q, keys, values).reshape(B, -1), a["out"])
+        q = apply(query, a["q"]).reshape(B, H, -1) @ turn
+        return apply(attend(q, keys, values).reshape(B, -1), a["out"])
 
     @staticmethod
     def _sample(mu: np.ndarray, logvar: np.ndarray, noise, generator: torch.Generator | None) -> np.ndarray:
@@ -181,10 +156,10 @@ class CpuDuet:
 
     def prepare(self, partner: torch.Tensor, rel: torch.Tensor, state: CpuState, noise=0.0,
                 generator: torch.Generator | None = None) -> None:
-        turn = self._turn(state.frame)
+        turn = rotary_turn(state.frame * self.frequencies)
         p, r = partner[:, 0].cpu().numpy(), rel[:, 0].cpu().numpy()
         z_partner, z_rel = self._sample(*state.own.step([p, r], turn), noise, generator)
-        h = _apply(np.concatenate([p, z_partner], -1), self.embed)
+        h = apply(np.concatenate([p, z_partner], -1), self.embed)
         layer = self.layers[0]
         n = layer_norm(h, *layer["n1"])
         h = h + self._attend(layer["itself"], n, n, state.rings[0][0], turn)
@@ -196,16 +171,16 @@ class CpuDuet:
             self.prepare(partner, rel, state, noise, generator)
         ready, state.prepared = state.prepared, None
         z_lead = self._sample(*state.lead.step([lead[:, 0].cpu().numpy()], ready.turn), noise, generator)[0]
-        memory = _apply(np.concatenate([z_lead, ready.z_rel], -1), self.memory)
+        memory = apply(np.concatenate([z_lead, ready.z_rel], -1), self.memory)
         h = ready.h
         for i, (layer, (itself, remembered)) in enumerate(zip(self.layers, state.rings)):
             if i:
                 n = layer_norm(h, *layer["n1"])
                 h = h + self._attend(layer["itself"], n, n, itself, ready.turn)
             h = h + self._attend(layer["memory"], layer_norm(h, *layer["n2"]), memory, remembered, ready.turn)
-            h = h + _apply(gelu(_apply(layer_norm(h, *layer["n3"]), layer["fc"])), layer["out"])
+            h = h + apply(gelu(apply(layer_norm(h, *layer["n3"]), layer["fc"])), layer["out"])
         state.frame += 1
         h = layer_norm(h, *self.norm)
-        nxt = ready.partner + _apply(h, self.head)
-        placement = ready.rel[:, :PLACEMENT] + _apply(h, self.place)
+        nxt = ready.partner + apply(h, self.head)
+        placement = ready.rel[:, :PLACEMENT] + apply(h, self.place)
         return torch.from_numpy(nxt[:, None]), torch.from_numpy(placement[:, None])

@@ -24,7 +24,8 @@ import numpy as np
 
 from .. import motion, skeleton
 from ..dataset import MotionDataset
-from ..metrics import bone_error, bone_lengths, foot_skating, limb_speed, mean_speed
+from ..body import median_bones
+from ..metrics import bone_error, foot_skating, limb_speed, mean_speed
 from .live import Partner
 from .model import DuetModel, relation
 
@@ -178,7 +179,7 @@ def evaluate(model: DuetModel, meta: dict, ds: MotionDataset, minutes: float = 1
         real, apart = hip_distance(lead, follow), hip_distance(own_lead, mine)
         world, real_world = mean_speed(mine[last], fps), mean_speed(follow, fps)
         local, real_local = limb_speed(mine[last], fps), limb_speed(follow, fps)
-        bones = np.median(bone_lengths(follow), axis=0)
+        bones = median_bones([follow])[1:]
         takes[name] = {
             "hip_distance_ks": ks(apart, real),
             "hip_distance_m": float(apart.mean()),

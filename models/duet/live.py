@@ -70,7 +70,6 @@ class Partner:
 
     def reset(self) -> None:
         self.state = self.net.start(self.pairs)
-        self.prev = torch.zeros(self.pairs, len(self.mean), device=self.device)   # normalised: the mean frame
         self.trajectory: motion.Trajectory | None = None
         self.last_lead: np.ndarray | None = None
         self.last: np.ndarray | None = None                # the partners' last poses (P, J, 3)
@@ -80,7 +79,7 @@ class Partner:
         self.frames = 0
         self.held = np.zeros(self.pairs, dtype=np.int64)   # frames the reach guard moved each pair
         self.want: np.ndarray | None = None                # where the placements put the partners (P, 3)
-        self.served = np.repeat(self.still[None], self.pairs, axis=0)   # the partners' last frames (features)
+        self.served = np.repeat(self.mean[None], self.pairs, axis=0)    # the partners' last frames (at first the mean)
         self.drive = np.zeros(self.pairs)                  # the energy governor's log gain
         self.energy = np.full(self.pairs, np.nan)          # the limbs' measured speed (m/s), smoothed
 
@@ -113,7 +112,8 @@ class Partner:
         if self.trajectory is None or self.state.prepared is not None:
             return
         rel = (relation(self.last_lead, self.last, (self.lead_yaw, self.yaw)) - self.rel_mean) / self.rel_std
-        self.net.prepare(self.prev[:, None], self._tensor(rel), self.state, self.scale, self.generator)
+        frame = self._tensor((self.served - self.mean) / self.std)          # what goes back in, normalised
+        self.net.prepare(frame, self._tensor(rel), self.state, self.scale, self.generator)
 
     def slide(self, by: np.ndarray) -> None:
         """Move every partner across the floor by (P, 2) metres (x, z), as it is."""
@@ -150,7 +150,6 @@ class Partner:
             t.x, t.z, t.yaw = world[:, 0, 0].astype(np.float64), world[:, 0, 2].astype(np.float64), \
                 motion.heading(world).astype(np.float64)
             self.served = motion.step_features(self.last, world, (self.yaw, t.yaw))
-            self.prev = torch.as_tensor((self.served - self.mean) / self.std, device=self.device)
         else:
             # Run on its own output the network drifts (it is trained mostly on real pasts), and a
             # drift it feeds on grows: limbs stretch or go still, the feet slide, the partner wanders
@@ -166,7 +165,6 @@ class Partner:
             if self.limb_speed is not None:
                 self._govern(f[:, R:] - was)
             self.served = f
-            self.prev = torch.as_tensor((f - self.mean) / self.std, device=self.device)
             world = self.trajectory.advance(f)
             placement = placement[:, 0].cpu().numpy() * self.rel_std[:PLACEMENT] + self.rel_mean[:PLACEMENT]
             world = self._within_reach(lead, self._anchor(lead, lead_yaw, world, placement))

@@ -20,18 +20,18 @@ from .model import KVCache, SoloModel, SoloOutput, frequencies, pace_feature
 LN_EPS = 1e-5                        # nn.LayerNorm's default, which the model's norms use
 
 
-def _array(t: torch.Tensor) -> np.ndarray:
+def weights_of(t: torch.Tensor) -> np.ndarray:
     """A copy of a parameter's values, in memory of its own (C order)."""
     return t.detach().cpu().numpy().copy()
 
 
-def _linear(layer: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
+def linear(layer: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
     """(in, out) weight, laid out for x @ w, and bias."""
-    return _array(layer.weight.T), _array(layer.bias)
+    return weights_of(layer.weight.T), weights_of(layer.bias)
 
 
-def _norm(layer: torch.nn.LayerNorm) -> tuple[np.ndarray, np.ndarray]:
-    return _array(layer.weight), _array(layer.bias)
+def norm(layer: torch.nn.LayerNorm) -> tuple[np.ndarray, np.ndarray]:
+    return weights_of(layer.weight), weights_of(layer.bias)
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -39,6 +39,18 @@ def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarra
     inv = 1.0 / x.shape[-1]
     x = x - x.sum(-1, keepdims=True) * inv
     return x * (1.0 / np.sqrt((x * x).sum(-1, keepdims=True) * inv + LN_EPS)) * weight + bias
+
+
+def rotary_turn(angle: np.ndarray) -> np.ndarray:
+    """The rotary turn of every (even, odd) pair of a head's features by its angle (head_dim / 2,),
+    as one block-diagonal matrix: a row vector times it is each pair turned, one matmul for all
+    heads of q and k."""
+    D = 2 * len(angle)
+    cos, sin = np.cos(angle), np.sin(angle)
+    turn = np.zeros((D, D), dtype=np.float32)
+    even, odd = np.arange(0, D, 2), np.arange(1, D, 2)
+    turn[even, even], turn[even, odd], turn[odd, even], turn[odd, odd] = cos, sin, -sin, cos
+    return turn
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
@@ -52,14 +64,13 @@ class CpuStep:
     def __init__(self, model: SoloModel):
         c = self.config = model.config
         self.heads, self.head_dim = c.n_head, c.n_embd // c.n_head
-        self.frame_in = _linear(model.frame_in)
-        self.condition_1, self.condition_2 = _linear(model.condition_in[0]), _linear(model.condition_in[2])
-        self.blocks = [dict(ln_1=_norm(b.ln_1), qkv=_linear(b.attn.qkv), proj=_linear(b.attn.proj), ln_2=_norm(b.ln_2),
-                            fc=_linear(b.mlp[0]), out=_linear(b.mlp[2]), ada=None if b.ada is None else _linear(b.ada))
+        self.frame_in = linear(model.frame_in)
+        self.condition_1, self.condition_2 = linear(model.condition_in[0]), linear(model.condition_in[2])
+        self.blocks = [dict(ln_1=norm(b.ln_1), qkv=linear(b.attn.qkv), proj=linear(b.attn.proj), ln_2=norm(b.ln_2),
+                            fc=linear(b.mlp[0]), out=linear(b.mlp[2]), ada=None if b.ada is None else linear(b.ada))
                        for b in model.blocks]
-        self.ln_f, self.mdn = _norm(model.ln_f), _linear(model.mdn_head)
+        self.ln_f, self.mdn = norm(model.ln_f), linear(model.mdn_head)
         self.frequencies = frequencies(self.head_dim)
-        self.pairs = np.arange(0, self.head_dim, 2), np.arange(1, self.head_dim, 2)
 
     def step(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache) -> SoloOutput:
         """The next-frame mixture after one new frame x (B, F), with emotion (B, L) and pace (B,);
@@ -71,24 +82,18 @@ class CpuStep:
         if cache.k is None:
             cache.k = np.zeros((c.n_layer, B, H, c.context, D), dtype=np.float32)
             cache.v = np.zeros_like(cache.k)
-        angle = (cache.start + cache.seen) * self.frequencies          # float64, as `rotary` takes it
-        # the rotary turn of every (even, odd) pair as one block-diagonal matrix: a row vector times
-        # it is each pair turned by its angle, one matmul for all heads of q and k
-        cos, sin = np.cos(angle), np.sin(angle)
-        turn = np.zeros((D, D), dtype=np.float32)
-        even, odd = self.pairs
-        turn[even, even], turn[even, odd], turn[odd, even], turn[odd, odd] = cos, sin, -sin, cos
+        turn = rotary_turn((cache.start + cache.seen) * self.frequencies)   # float64 angles, as `rotary` takes
         slot, n = cache.seen % c.context, min(cache.seen + 1, c.context)
 
-        cond = _apply(gelu(_apply(np.concatenate([emotion, pace_in], -1), self.condition_1)), self.condition_2)
-        h = _apply(x, self.frame_in) + cond
+        cond = apply(gelu(apply(np.concatenate([emotion, pace_in], -1), self.condition_1)), self.condition_2)
+        h = apply(x, self.frame_in) + cond
         for i, b in enumerate(self.blocks):
             if b["ada"] is None:
                 n1 = layer_norm(h, *b["ln_1"])
             else:
-                shift_1, scale_1, shift_2, scale_2 = np.split(_apply(cond, b["ada"]), 4, axis=-1)
+                shift_1, scale_1, shift_2, scale_2 = np.split(apply(cond, b["ada"]), 4, axis=-1)
                 n1 = layer_norm(h, *b["ln_1"]) * (1 + scale_1) + shift_1
-            qkv = _apply(n1, b["qkv"]).reshape(B, 3, H, D)
+            qkv = apply(n1, b["qkv"]).reshape(B, 3, H, D)
             qk = qkv[:, :2] @ turn
             keys, values = cache.k[i], cache.v[i]
             keys[:, :, slot], values[:, :, slot] = qk[:, 1], qkv[:, 2]
@@ -96,13 +101,13 @@ class CpuStep:
             scores = (keys @ qk[:, 0, :, :, None])[..., 0]                             # (B, H, n)
             w = np.exp((scores - scores.max(-1, keepdims=True)) * (1.0 / math.sqrt(D)))
             y = (w[:, :, None] @ values)[:, :, 0] / w.sum(-1, keepdims=True)       # (B, H, D)
-            h = h + _apply(y.reshape(B, -1), b["proj"])
+            h = h + apply(y.reshape(B, -1), b["proj"])
             n2 = layer_norm(h, *b["ln_2"])
             if b["ada"] is not None:
                 n2 = n2 * (1 + scale_2) + shift_2
-            h = h + _apply(gelu(_apply(n2, b["fc"])), b["out"])
+            h = h + apply(gelu(apply(n2, b["fc"])), b["out"])
         cache.seen += 1
-        raw = _apply(layer_norm(h, *self.ln_f), self.mdn)
+        raw = apply(layer_norm(h, *self.ln_f), self.mdn)
         G, Fd = c.n_mix, c.n_features
         mu = raw[:, G:G + G * Fd].reshape(B, G, Fd)
         s = raw[:, G + G * Fd:].reshape(B, G, Fd)
@@ -110,6 +115,6 @@ class CpuStep:
         return SoloOutput(*(torch.from_numpy(np.ascontiguousarray(a)) for a in (raw[:, :G], mu, sigma)))
 
 
-def _apply(x: np.ndarray, layer: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def apply(x: np.ndarray, layer: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     weight, bias = layer
     return x @ weight + bias

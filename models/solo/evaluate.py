@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..body import median_bones
 from ..dataset import MotionDataset, action
-from ..metrics import (WINDOW_S, EmotionClassifier, bone_error, bone_lengths, cadence, foot_skating, frozen_fraction,
+from ..metrics import (WINDOW_S, EmotionClassifier, bone_error, cadence, foot_skating, frozen_fraction,
                        hand_height, limb_speed, local_positions, mean_jerk, trunk_lean, window_features, windows)
 from ..sampling import SamplingParams
 from .live import SoloLive
@@ -139,7 +140,7 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
     L = len(labels)
     real = real_baseline(ds)
     judge = real.pop("judge")
-    bones = np.median(np.concatenate([bone_lengths(ds.clip(c)[:, 0]) for c in range(ds.n_clips)]), axis=0)
+    bones = median_bones([ds.clip(c)[:, 0] for c in range(ds.n_clips)])[1:]        # the real median, bone by bone
 
     held = contexts(ds, model)
     made = rollouts(model, meta, ds, params, int(minutes * 60 * fps), seed, held, progress)
