@@ -4,7 +4,9 @@ shared loop (models.train) runs.
 Losses: keypoint MSE, the MDN likelihood (its weight held low, then ramped up linearly, so the
 mean head shapes the body before the mixture spreads), a velocity loss, bone lengths, and the
 emotion head's on real and on generated motion. Inputs are partly the model's own predictions,
-more so as training goes on (decaying teacher forcing), and noisy; targets are clean.
+more so as training goes on (decaying teacher forcing), and noisy; targets are clean. With
+`--rollout N`, the model also runs free for the last N frames of each window, sampling its own
+mixture as it does live, and that rollout is judged as a show would be (`Rollout`).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .. import checkpoint, metrics, motion, schedules, skeleton
 from ..body import median_bones
@@ -38,6 +41,10 @@ class Options:
     mirror: bool = True
     balance: bool = True              # windows drawn evenly by label, and by action within a label
     drop_emotion: float = 0.1         # share of windows shown no emotion: what guidance steers away from
+    rollout: int = 0                  # frames each window's end is generated free-running (0: none)
+    w_rollout_emotion: float = 1.0    # the rollout named as its emotion by the frozen emotion head
+    w_rollout_limbs: float = 1.0      # its limbs as fast as the real continuation's (log-ratio squared)
+    w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
 
 
 class WindowSampler:
@@ -111,15 +118,21 @@ def label_paces(ds: MotionDataset, limbs: bool = False) -> dict[str, float]:
 
 
 def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
-    return {
+    delay, ramp = int(o.mdn_delay * tc.steps), int(o.mdn_ramp * tc.steps)
+    weights = {
         "mse": 1.0,
-        "mdn": schedules.ramp(step, o.mdn_start, o.mdn_end, int(o.mdn_delay * tc.steps),
-                              int(o.mdn_ramp * tc.steps), o.mdn_schedule),
+        "mdn": schedules.ramp(step, o.mdn_start, o.mdn_end, delay, ramp, o.mdn_schedule),
         "velocity": o.w_velocity,
         "bone": o.w_bone,
         "emotion_real": o.w_emotion,
         "emotion_gen": o.w_emotion,
     }
+    if o.rollout:
+        # a rollout means something once the mixture does: its losses ramp in with the MDN's
+        share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
+        weights |= {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
+                    "rollout_feet": share * o.w_rollout_feet}
+    return weights
 
 
 class BoneLoss:
@@ -145,6 +158,92 @@ class BoneLoss:
     def __call__(self, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         real = self.lengths(targets).unsqueeze(-2)                    # (B, T, 1, bones)
         return ((self.lengths(mu) - real).abs() / real.clamp_min(1e-3)).mean()
+
+
+class Rollout:
+    """The last `frames` of each training window generated free-running, as live: each frame a
+    draw from the model's own mixture (one component for the whole pose, its sigma divided by the
+    live sampler's default variance divisor), fed back as the next input, gradients flowing back
+    through every draw (reparameterised). Teacher-forced losses teach the next frame after real
+    ones; these teach what a show is made of, frames after the model's own:
+
+    - emotion: the frozen emotion head (trained on real motion only, as for `emotion_gen`) names
+      the rollout's emotion; windows shown no emotion are not asked to show one;
+    - limbs: the root-relative joint speed is the real continuation's (log-ratio squared); a model
+      fed its own frames settles slower than real bodies move, and its emotions fade with it;
+    - feet: a foot near the floor does not slide faster than the real continuation's do.
+
+    The eval reads emotion with a classifier of its own (models.metrics), never this head."""
+
+    VARIANCE = 3.0                    # the live samplers' default sigma divisor (SamplingParams.variance)
+    FEET = [skeleton.INDEX[n] for n in ("l_ankle", "l_toe", "r_ankle", "r_toe")]
+    CONTACT = 0.05                    # m above the window's lowest foot within which a foot is down
+
+    def __init__(self, frames: int, fps: float, feature_mean: np.ndarray, feature_std: np.ndarray, device):
+        self.frames, self.fps = frames, fps
+        self.mean = torch.as_tensor(feature_mean, dtype=torch.float32, device=device)
+        self.std = torch.as_tensor(feature_std, dtype=torch.float32, device=device)
+
+    def generate(self, model: SoloModel, w: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor,
+                 rng: torch.Generator) -> torch.Tensor:
+        """Real frames w (B, T+1, F), normalised → the same window with its last `frames` generated."""
+        B, T1, Fd = w.shape
+        start = T1 - self.frames
+        x = w[:, :start]
+        for t in range(start, T1):
+            out = model(x, emotion, pace[:, :t])
+            pi, mu, sigma = out.pi_logits[:, -1], out.mu[:, -1], out.sigma[:, -1]        # (B, G), (B, G, F)
+            u = torch.rand(pi.shape, generator=rng).to(pi.device).clamp_(1e-9, 1 - 1e-9)
+            g = (pi.detach() - torch.log(-torch.log(u))).argmax(-1)                   # Gumbel-max: a draw
+            rows = torch.arange(B, device=w.device)
+            noise = torch.randn((B, Fd), generator=rng).to(w.device)
+            x = torch.cat([x, (mu[rows, g] + sigma[rows, g] * noise / self.VARIANCE).unsqueeze(1)], dim=1)
+        return x
+
+    def _local(self, f: torch.Tensor) -> torch.Tensor:
+        """Normalised frames (B, T, F) → joints in the root's frame (B, T, J, 3), metres."""
+        return (f * self.std + self.mean)[..., motion.ROOT_FEATURES:].unflatten(-1, (-1, 3))
+
+    def limb_speed(self, f: torch.Tensor) -> torch.Tensor:
+        """(B,) mean root-relative joint speed (m/s) over the frames of f."""
+        local = self._local(f)
+        return (local[:, 1:] - local[:, :-1]).norm(dim=-1).mean((1, 2)) * self.fps
+
+    def foot_skating(self, f: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+        """(B,) mean horizontal speed (m/s) of the feet weighted by how surely each is down (within
+        CONTACT of `floor`, (B,), with a soft edge so the weight has a gradient)."""
+        raw = f * self.std + self.mean
+        feet = self._local(f)[..., self.FEET, :]                                       # (B, T, 4, 3)
+        height = feet[..., 1] + raw[..., :1]                                            # world height
+        # frame t's feet in frame t-1's heading: the root's step plus the turned local position
+        yaw = raw[:, 1:, 3, None]
+        cos, sin = torch.cos(yaw), torch.sin(yaw)
+        x, z = feet[:, 1:, :, 0], feet[:, 1:, :, 2]
+        dx = raw[:, 1:, 1, None] + cos * x + sin * z - feet[:, :-1, :, 0]
+        dz = raw[:, 1:, 2, None] - sin * x + cos * z - feet[:, :-1, :, 2]
+        speed = torch.sqrt(dx ** 2 + dz ** 2 + 1e-10) * self.fps                      # (B, T-1, 4)
+        down = torch.sigmoid((floor[:, None, None] + self.CONTACT - height[:, 1:]) / 0.01)
+        return (down * speed).sum((1, 2)) / down.sum((1, 2)).clamp_min(1.0)
+
+    def floor(self, f: torch.Tensor) -> torch.Tensor:
+        """(B,) the lowest foot height in each window (real frames: where its floor is)."""
+        raw = f * self.std + self.mean
+        return (self._local(f)[..., self.FEET, 1] + raw[..., :1]).amin((1, 2))
+
+    def losses(self, model: SoloModel, w: torch.Tensor, emotion: torch.Tensor, labels: torch.Tensor,
+               pace: torch.Tensor, rng: torch.Generator) -> dict[str, torch.Tensor]:
+        x = self.generate(model, w, emotion, pace, rng)
+        gen, real = x[:, -self.frames - 1:], w[:, -self.frames - 1:]      # with the frame before, for speeds
+        frozen = {k: v.detach() for k, v in model.emotion_head.named_parameters()}
+        logits = torch.func.functional_call(model.emotion_head, frozen, (gen,))
+        asked = emotion.sum(-1) > 0
+        named = F.cross_entropy(logits, labels, reduction="none")
+        eps = 0.05   # m/s: a standing body's speed is noise, not a ratio worth matching
+        return {
+            "rollout_emotion": (named * asked).sum() / asked.sum().clamp_min(1),
+            "rollout_limbs": ((self.limb_speed(gen) + eps).log() - (self.limb_speed(real) + eps).log()).pow(2).mean(),
+            "rollout_feet": F.relu(self.foot_skating(gen, self.floor(w)) - self.foot_skating(real, self.floor(w))).mean(),
+        }
 
 
 def withheld(emotion: torch.Tensor, share: float, rng: torch.Generator) -> torch.Tensor:
@@ -199,6 +298,8 @@ class Task:
     def __init__(self, ds: MotionDataset, config: SoloConfig, options: Options):
         config.n_labels, config.n_features = len(ds.label_names), ds.feature_mean.shape[0]
         config.check()
+        if not 0 <= options.rollout < config.context:
+            raise ValueError(f"rollout must be 0 to context - 1 ({config.context - 1}) frames, got {options.rollout}")
         self.ds, self.config, self.options = ds, config, options
         # once per run, not at every checkpoint written: the limbs' pace encodes every clip
         self.paces = {"pace": label_paces(ds), "limb_pace": label_paces(ds, limbs=True)}
@@ -223,6 +324,7 @@ class Task:
         self.held = WindowSampler(ds, held or ds.split(heldout=False), c.context, False, tc.seed + 7)
         self.rng = torch.Generator().manual_seed(tc.seed + rank)
         self.bone_loss = BoneLoss(ds.feature_mean, ds.feature_std, device)
+        self.rollout = Rollout(o.rollout, ds.fps, ds.feature_mean, ds.feature_std, device)
 
     def losses(self, model, step: int) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         """One training batch through `model` (perhaps wrapped in DDP): its losses and their weights."""
@@ -237,7 +339,12 @@ class Task:
         x = x + o.input_noise * torch.randn(x.shape, generator=self.rng).to(device)
         out = model(x, emotion, pace, w[:, 1:], labels)
         out.losses["bone"] = self.bone_loss(out.mu, w[:, 1:])
-        return out.losses, loss_weights(step, tc, o)
+        weights = loss_weights(step, tc, o)
+        if o.rollout and weights["rollout_emotion"] + weights["rollout_limbs"] + weights["rollout_feet"] > 0:
+            out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng)
+        else:
+            weights = {k: v for k, v in weights.items() if not k.startswith("rollout")}
+        return out.losses, weights
 
     def validate(self, model: SoloModel) -> dict[str, float]:
         return validate(model, self.held, self.config.n_labels, self.device, self.bone_loss)
