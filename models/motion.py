@@ -105,10 +105,14 @@ def joint_speed(p: np.ndarray, fps: float) -> np.ndarray:
     return np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(-1) * fps
 
 
-def pace(p: np.ndarray, fps: float, seconds: float = PACE_SECONDS) -> np.ndarray:
+def pace(p: np.ndarray, fps: float, seconds: float = PACE_SECONDS, limbs: bool = False) -> np.ndarray:
     """World positions (T, J, 3) → (T,) float32: for each frame, the mean joint speed (m/s) over
-    the transitions in the `seconds` after it (fewer at the end of a clip). This is what the
-    solo model is conditioned on: how much the body is about to move, walking and limbs alike."""
+    the transitions in the `seconds` after it (fewer at the end of a clip): in the world (walking
+    and limbs alike), or with `limbs` about the root, heading-free (the limbs alone, wherever the
+    body travels), which is what the solo model is conditioned on: how much the body is about to
+    move itself."""
+    if limbs:
+        p = encode(p)[0][:, ROOT_FEATURES:].reshape(len(p), -1, 3)
     speed = joint_speed(p, fps)
     if len(speed) == 0:
         return np.zeros(len(p), dtype=np.float32)

@@ -13,7 +13,8 @@ from bridge.cli import main
 from models.dataset import action, build_folder
 from models import motion, skeleton
 from models.bvh import read_bvh
-from models.solo.training import BoneLoss, WindowSampler
+from models.solo.model import SoloConfig, SoloModel
+from models.solo.training import BoneLoss, Options, Rollout, Task, WindowSampler
 
 TINY = ["--context", "16", "--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--n-mix", "3",
         "--batch-size", "8", "--eval-every", "10", "--warmup", "5", "--threads", "1"]
@@ -71,9 +72,12 @@ def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
     assert {"mse", "mdn", "emotion_head_accuracy"} <= set(meta["metrics"]["val"]) and meta["guidance"] is True
     assert set(meta["limb_pace"]) == {"calm", "wild"} and min(meta["limb_pace"].values()) > 0
     assert out.with_suffix(".curve.png").exists()
-    # resume continues from step 20
-    assert main(["train", "solo", "--data", str(data), "--out", str(out), "--steps", "30", "--resume", *TINY]) == 0
+    # resume continues from step 20, here with the last 4 frames of each window generated free-running
+    assert main(["train", "solo", "--data", str(data), "--out", str(out), "--steps", "30", "--resume",
+                 "--rollout", "4", *TINY]) == 0
     assert json.loads(out.with_suffix(".json").read_text())["step"] == 30
+    last = json.loads(out.with_suffix(".log.jsonl").read_text().splitlines()[-1])
+    assert last["w_rollout_limbs"] > 0 and np.isfinite(last["rollout_emotion"] + last["rollout_feet"])
     clip = tmp_path / "clip.npy"
     assert main(["generate", "solo", str(out.with_suffix(".safetensors")), "--emotion", "wild=0.6,calm=0.4",
                  "--seconds", "2", "--out", str(clip)]) == 0
@@ -199,3 +203,50 @@ def test_a_tree_copied_without_git_records_the_commit_it_was_told(monkeypatch):
     assert train.git_commit() == "unknown"
     monkeypatch.setenv("MOTIONBRIDGE_COMMIT", "b5ad9f1")
     assert train.git_commit() == "b5ad9f1 (a copy without git history, as told)"
+
+
+def _rollout_judge(fps: float = 30.0) -> Rollout:
+    F = motion.n_features()
+    return Rollout(8, fps, np.zeros(F, np.float32), np.ones(F, np.float32), "cpu")
+
+
+def _frames(p: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(motion.encode(p)[0])[None]           # (1, T, F), unnormalised (mean 0, std 1)
+
+
+def test_the_rollout_judge_sees_sliding_feet_and_still_limbs(bandai_bvh):
+    pose = skeleton.from_bvh(read_bvh(bandai_bvh))[0]
+    pose = pose - [0.0, pose[:, 1].min(), 0.0]                           # feet on the floor
+    judge, T = _rollout_judge(), 20
+    still = _frames(np.repeat(pose[None], T, 0))
+    glide = _frames(pose[None] + np.arange(T)[:, None, None] * [0.01, 0.0, 0.02])   # the whole body slides
+    floor = torch.zeros(1)
+    assert float(judge.foot_skating(still, floor)) < 1e-3
+    assert float(judge.foot_skating(glide, floor)) == pytest.approx(np.hypot(0.01, 0.02) * 30, rel=0.02)
+    assert float(judge.limb_speed(glide)) < 1e-3                          # root travel is not the limbs
+    lifted = _frames(pose[None] + [0.0, 0.3, 0.0] + np.arange(T)[:, None, None] * [0.01, 0.0, 0.02])
+    assert float(judge.foot_skating(lifted, floor)) < 0.01               # a foot in the air may move
+
+
+def test_a_rollout_is_drawn_from_the_model_and_its_losses_reach_the_weights(bandai_bvh):
+    f, _ = motion.encode(skeleton.from_bvh(read_bvh(bandai_bvh))[:40])
+    mean, std = f.mean(0), f.std(0) + 1e-3
+    model = SoloModel(SoloConfig(n_labels=2, context=16, n_layer=1, n_head=2, n_embd=16, n_mix=2))
+    judge = Rollout(6, 30.0, mean, std, "cpu")
+    w = torch.as_tensor((f[:17] - mean) / std)[None].repeat(3, 1, 1)   # (3, 17, F): 16 inputs + the next
+    emotion = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])         # the third shown no emotion
+    x = judge.generate(model, w, emotion, torch.full((3, 16), 0.5), torch.Generator().manual_seed(0))
+    assert torch.equal(x[:, :11], w[:, :11]) and not torch.allclose(x[:, 11:], w[:, 11:])
+    losses = judge.losses(model, w, emotion, torch.tensor([0, 1, 1]), torch.full((3, 16), 0.5),
+                          torch.Generator().manual_seed(0))
+    assert set(losses) == {"rollout_emotion", "rollout_limbs", "rollout_feet"}
+    (losses["rollout_emotion"] + losses["rollout_limbs"]).backward()
+    mixture = model.mdn_head.weight.grad
+    assert mixture is not None and mixture.abs().sum() > 0 and torch.isfinite(mixture).all()
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.emotion_head.parameters())  # frozen
+
+
+def test_a_rollout_longer_than_the_window_is_refused(fixture_dataset):
+    ds, _ = fixture_dataset
+    with pytest.raises(ValueError, match="rollout"):
+        Task(ds, SoloConfig(context=16), Options(rollout=16))

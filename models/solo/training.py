@@ -69,7 +69,7 @@ class WindowSampler:
         self.features = [(ds.features[c][:, 0] - ds.feature_mean) / ds.feature_std for c in self.clips]
         self.mirrored = [(motion.mirror_features(ds.features[c][:, 0]) - ds.feature_mean) / ds.feature_std
                          for c in self.clips] if mirror else None
-        self.pace = [motion.pace(ds.clip(c)[:, 0], ds.fps) for c in self.clips]
+        self.pace = [motion.pace(ds.clip(c)[:, 0], ds.fps, limbs=True) for c in self.clips]
         self.labels = np.array([ds.labels[c] for c in self.clips])
         windows = np.array([len(f) - self.length + 1 for f in self.features], dtype=np.float64)
         self.weights = balanced(windows, self.labels, [action(ds.clip_names[c]) for c in self.clips]) if balance \
@@ -102,17 +102,15 @@ def balanced(windows: np.ndarray, labels: np.ndarray, actions: list[str]) -> np.
                      for n, label, act in zip(windows, labels, actions)])
 
 
-def label_paces(ds: MotionDataset, limbs: bool = False) -> dict[str, float]:
-    """Each label's typical pace: the mean joint speed (m/s) of its training clips, averaged over
-    clips; in the world (root travel included: live generation asks the model for this pace when
-    given this emotion, times the energy), or, with `limbs`, root-relative (the limbs alone: what
-    the live pace governor steers by)."""
-    def speed(p: np.ndarray) -> float:
-        return metrics.limb_speed(p, ds.fps) if limbs else float(motion.joint_speed(p, ds.fps).mean())
+def label_paces(ds: MotionDataset) -> dict[str, float]:
+    """Each label's typical pace: the root-relative joint speed (m/s) of its training clips,
+    averaged over clips. Live generation asks the model for this pace when given this emotion
+    (times the energy), and the pace governor steers the limbs towards it."""
     train = ds.split(heldout=False)
     out = {}
     for i, name in enumerate(ds.label_names):
-        speeds = [speed(ds.clip(c)[:, 0]) for c in train if ds.labels[c] == i and ds.clip_length(c) > 1]
+        speeds = [metrics.limb_speed(ds.clip(c)[:, 0], ds.fps) for c in train
+                  if ds.labels[c] == i and ds.clip_length(c) > 1]
         out[name] = float(np.mean(speeds)) if speeds else 0.0
     return out
 
@@ -301,8 +299,12 @@ class Task:
         if not 0 <= options.rollout < config.context:
             raise ValueError(f"rollout must be 0 to context - 1 ({config.context - 1}) frames, got {options.rollout}")
         self.ds, self.config, self.options = ds, config, options
-        # once per run, not at every checkpoint written: the limbs' pace encodes every clip
-        self.paces = {"pace": label_paces(ds), "limb_pace": label_paces(ds, limbs=True)}
+        # once per run, not at every checkpoint written: the limbs' pace encodes every clip.
+        # The model is conditioned on the limbs' pace, not the world's: asked for a world pace, a
+        # model can meet it by travelling while its arms hang (the shipped model until 2026-12-04
+        # did). Checkpoints before then hold world paces under "pace", and limb paces apart.
+        paces = label_paces(ds)
+        self.paces = {"pace": paces, "limb_pace": paces, "pace_of": "limbs"}
         # ... and the dancers' bone lengths, which the live body is held to (models.body)
         self.bones = median_bones([ds.clip(c)[:, 0] for c in ds.split(heldout=False)])
 
