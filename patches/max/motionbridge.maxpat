@@ -12,7 +12,7 @@
   "rect": [
    60,
    80,
-   920,
+   1000,
    720
   ],
   "openinpresentation": 0,
@@ -378,10 +378,10 @@
      "patching_rect": [
       460,
       220,
-      300,
+      520,
       22
      ],
-     "text": "variance (0.5-20) and energy (0.25-4: 1 is the emotion's own pace)",
+     "text": "variance (0.5-20), energy (0.25-4: 1 is the emotion's own pace), intensity (0-4: 1 as trained, 2 a caricature)",
      "numinlets": 1,
      "numoutlets": 0
     }
@@ -457,6 +457,45 @@
       22
      ],
      "text": "/energy $1",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-90",
+     "maxclass": "flonum",
+     "patching_rect": [
+      820,
+      245,
+      60,
+      22
+     ],
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "minimum": 0.0,
+     "maximum": 4.0,
+     "format": 6
+    }
+   },
+   {
+    "box": {
+     "id": "obj-91",
+     "maxclass": "message",
+     "patching_rect": [
+      890,
+      245,
+      90,
+      22
+     ],
+     "text": "/intensity $1",
      "numinlets": 2,
      "numoutlets": 1,
      "outlettype": [
@@ -1142,6 +1181,30 @@
     "patchline": {
      "source": [
       "obj-39",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-90",
+      0
+     ],
+     "destination": [
+      "obj-91",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-91",
       0
      ],
      "destination": [

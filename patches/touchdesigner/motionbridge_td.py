@@ -11,8 +11,8 @@ Run it once (right-click the Text DAT > Run Script); running it again rebuilds t
                  in the colour of mb_colour1, 2 (Constant MATs): body 1 orange (a soloist, or a
                  duet's lead), body 2 blue (the partner, in a show served with --partner).
   mb_camera, mb_light, mb_render   Camera COMP, Light COMP, Render TOP: the picture.
-  mb_controls    Container COMP of Slider COMPs: one per emotion label, variance, energy; a Panel
-                 Execute DAT sends each change (/emotion/<label>, /variance, /energy).
+  mb_controls    Container COMP of Slider COMPs: one per emotion label, variance, energy, intensity; a Panel
+                 Execute DAT sends each change (/emotion/<label>, /variance, /energy, /intensity).
   mb_midi        MIDI In CHOP + CHOP Execute DAT: each control change → /midi/cc channel number value.
 The OSC In CHOP's queue adds latency: its Queue parameters can be set low, since the daemon paces frames.
 Only documented operator types and parameters are used.
@@ -95,10 +95,10 @@ render.par.geometry = " ".join(b.path for b in bodies)
 render.par.lights = light.path
 render.par.resolutionw, render.par.resolutionh = 1280, 720
 
-# ---- controls: one slider per label, variance, energy ----
+# ---- controls: one slider per label, variance, energy, intensity ----
 controls = node(containerCOMP, "mb_controls", 0, 400)
-controls.par.w, controls.par.h = 260, 22 * (len(LABELS) + 2)
-ranges = {"variance": (0.5, 20.0), "energy": (0.25, 4.0)}
+ranges = {"variance": (0.5, 20.0, "log"), "energy": (0.25, 4.0, "log"), "intensity": (0.0, 4.0, "linear")}
+controls.par.w, controls.par.h = 260, 22 * (len(LABELS) + len(ranges))
 for i, name in enumerate(LABELS + list(ranges)):
     slider = controls.op(name) or controls.create(sliderCOMP, name)
     slider.par.w, slider.par.h = 260, 20
@@ -107,13 +107,15 @@ for i, name in enumerate(LABELS + list(ranges)):
 sends = node(panelexecuteDAT, "mb_controls_exec", 200, 400)
 sends.par.panels = " ".join(f"{controls.path}/{n}" for n in LABELS + list(ranges))
 sends.par.valuechange = True
-sends.text = f"""# a slider moved -> its OSC message (sliders run 0-1; variance and energy are mapped onto their ranges)
+sends.text = f"""# a slider moved -> its OSC message (sliders run 0-1; variance, energy and intensity are mapped
+# onto their ranges: the first two on a log scale, intensity linearly, 0.25 of the way is 1, the model as trained)
 RANGES = {ranges!r}
 def onValueChange(panelValue, prev):
     name = panelValue.owner.name
     if name in RANGES:
-        low, high = RANGES[name]
-        op('mb_out').sendOSC('/' + name, [low * (high / low) ** panelValue.val])
+        low, high, scale = RANGES[name]
+        value = low * (high / low) ** panelValue.val if scale == "log" else low + (high - low) * panelValue.val
+        op('mb_out').sendOSC('/' + name, [value])
     else:
         op('mb_out').sendOSC('/emotion/' + name, [panelValue.val])
 """
