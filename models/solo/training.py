@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from .. import checkpoint, metrics, motion, schedules, skeleton
 from ..body import median_bones
 from ..dataset import MotionDataset, action
+from ..sampling import SamplingParams
 from ..train import TrainConfig
 from .model import SoloConfig, SoloModel
 
@@ -173,9 +174,8 @@ class Rollout:
 
     The eval reads emotion with a classifier of its own (models.metrics), never this head."""
 
-    VARIANCE = 3.0                    # the live samplers' default sigma divisor (SamplingParams.variance)
-    FEET = [skeleton.INDEX[n] for n in ("l_ankle", "l_toe", "r_ankle", "r_toe")]
-    CONTACT = 0.05                    # m above the window's lowest foot within which a foot is down
+    VARIANCE = SamplingParams.variance      # the live samplers' default sigma divisor
+    FEET, CONTACT = metrics.FEET, metrics.CONTACT  # the feet, and how near the floor is down, as the eval's
 
     def __init__(self, frames: int, fps: float, feature_mean: np.ndarray, feature_std: np.ndarray, device):
         self.frames, self.fps = frames, fps
