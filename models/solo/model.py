@@ -214,7 +214,8 @@ PACE_FLOOR = 0.1   # m/s added before the log, so standing still (≈0) stays fi
 
 
 def pace_feature(pace: torch.Tensor) -> torch.Tensor:
-    """Pace (m/s mean joint speed over the coming second) → the model's input, log-scaled: a
+    """Pace (m/s mean root-relative joint speed over the coming second; world joint speed for
+    checkpoints before 2026-12-04) → the model's input, log-scaled: a
     step from 0.2 to 0.4 m/s matters as much to a body as one from 1 to 2."""
     return torch.log(pace.clamp_min(0.0) + PACE_FLOOR).unsqueeze(-1)
 

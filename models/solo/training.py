@@ -237,10 +237,11 @@ class Rollout:
         asked = emotion.sum(-1) > 0
         named = F.cross_entropy(logits, labels, reduction="none")
         eps = 0.05   # m/s: a standing body's speed is noise, not a ratio worth matching
+        floor = self.floor(w)
         return {
             "rollout_emotion": (named * asked).sum() / asked.sum().clamp_min(1),
             "rollout_limbs": ((self.limb_speed(gen) + eps).log() - (self.limb_speed(real) + eps).log()).pow(2).mean(),
-            "rollout_feet": F.relu(self.foot_skating(gen, self.floor(w)) - self.foot_skating(real, self.floor(w))).mean(),
+            "rollout_feet": F.relu(self.foot_skating(gen, floor) - self.foot_skating(real, floor)).mean(),
         }
 
 
