@@ -127,10 +127,13 @@ def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
         "emotion_gen": o.w_emotion,
     }
     if o.rollout:
-        # a rollout means something once the mixture does: its losses ramp in with the MDN's
+        # a rollout means something once the mixture does: its losses ramp in with the MDN's, and
+        # while they weigh nothing there is no rollout to generate
         share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
-        weights |= {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
-                    "rollout_feet": share * o.w_rollout_feet}
+        rollout = {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
+                   "rollout_feet": share * o.w_rollout_feet}
+        if sum(rollout.values()) > 0:
+            weights |= rollout
     return weights
 
 
@@ -187,13 +190,12 @@ class Rollout:
         """Real frames w (B, T+1, F), normalised → the same window with its last `frames` generated."""
         B, T1, Fd = w.shape
         start = T1 - self.frames
-        x = w[:, :start]
+        x, rows = w[:, :start], torch.arange(B, device=w.device)
         for t in range(start, T1):
             out = model(x, emotion, pace[:, :t])
             pi, mu, sigma = out.pi_logits[:, -1], out.mu[:, -1], out.sigma[:, -1]        # (B, G), (B, G, F)
             u = torch.rand(pi.shape, generator=rng).to(pi.device).clamp_(1e-9, 1 - 1e-9)
             g = (pi.detach() - torch.log(-torch.log(u))).argmax(-1)                   # Gumbel-max: a draw
-            rows = torch.arange(B, device=w.device)
             noise = torch.randn((B, Fd), generator=rng).to(w.device)
             x = torch.cat([x, (mu[rows, g] + sigma[rows, g] * noise / self.VARIANCE).unsqueeze(1)], dim=1)
         return x
@@ -343,10 +345,8 @@ class Task:
         out = model(x, emotion, pace, w[:, 1:], labels)
         out.losses["bone"] = self.bone_loss(out.mu, w[:, 1:])
         weights = loss_weights(step, tc, o)
-        if o.rollout and weights["rollout_emotion"] + weights["rollout_limbs"] + weights["rollout_feet"] > 0:
+        if "rollout_emotion" in weights:
             out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng)
-        else:
-            weights = {k: v for k, v in weights.items() if not k.startswith("rollout")}
         return out.losses, weights
 
     def validate(self, model: SoloModel) -> dict[str, float]:
