@@ -6,8 +6,10 @@ import base64
 import io
 import itertools
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -22,11 +24,14 @@ BINARY = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google
 
 class Browser:
     def __init__(self, width: int = 1000, height: int = 700):
-        self.profile = tempfile.TemporaryDirectory()
+        # Chromium's helpers (renderer, GPU, crash handler) can outlive the browser and keep writing
+        # to the profile: they share its session, so close() ends them all before removing it.
+        self.profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self.process = subprocess.Popen(
             [BINARY, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio",
              "--remote-debugging-port=0", f"--user-data-dir={self.profile.name}", f"--window-size={width},{height}",
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)
         found = threading.Event()
         self.endpoint = ""
 
@@ -106,9 +111,17 @@ class Browser:
             self._stack.close()
         except Exception:
             pass
-        self.process.terminate()
+        self._signal(signal.SIGTERM)
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            pass
+        self._signal(signal.SIGKILL)     # whatever of the session is left
+        self.process.wait()
         self.profile.cleanup()
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
