@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from .. import checkpoint, metrics, motion, schedules, skeleton
 from ..body import median_bones
 from ..dataset import MotionDataset, action
-from ..sampling import SamplingParams
+from ..sampling import SamplingParams, skeleton_noise
 from ..train import TrainConfig
+from .live import LIMB_CORRELATION, NOISE_CORRELATION
 from .model import SoloConfig, SoloModel
 
 DATA = "bandai"                       # what `train solo` trains on unless told
@@ -46,6 +47,7 @@ class Options:
     w_rollout_emotion: float = 1.0    # the rollout named as its emotion by the frozen emotion head
     w_rollout_limbs: float = 1.0      # its limbs as fast as the real continuation's (log-ratio squared)
     w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
+    w_rollout_jerk: float = 1.0       # its limbs no jerkier than the real ones (log-ratio over, squared)
 
 
 class WindowSampler:
@@ -131,7 +133,7 @@ def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
         # while they weigh nothing there is no rollout to generate
         share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
         rollout = {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
-                   "rollout_feet": share * o.w_rollout_feet}
+                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk}
         if sum(rollout.values()) > 0:
             weights |= rollout
     return weights
@@ -164,26 +166,36 @@ class BoneLoss:
 
 class Rollout:
     """The last `frames` of each training window generated free-running, as live: each frame a
-    draw from the model's own mixture (one component for the whole pose, its sigma divided by the
-    live sampler's default variance divisor), fed back as the next input, gradients flowing back
-    through every draw (reparameterised). Teacher-forced losses teach the next frame after real
-    ones; these teach what a show is made of, frames after the model's own:
+    draw from the model's own mixture fed back as the next input, gradients flowing back through
+    every draw (reparameterised). Drawn as the live sampler draws: one component for the whole
+    pose, the one drawn for the frame before favoured by the live `hold`; sigma divided by the live
+    variance divisor; noise that wanders over frames and moves each joint with its parent
+    (models.solo.live). Drawn otherwise, with fresh noise and a fresh component every frame, the
+    model learns to meet the losses below with jitter that live sampling holds back: the limbs of
+    the model shipped on 2026-12-04 moved 0.7-1.1x as fast as real ones served with no hold (and
+    3-8x as jerky), 0.3-1.0x as served.
+
+    Teacher-forced losses teach the next frame after real ones; these teach what a show is made
+    of, frames after the model's own:
 
     - emotion: the frozen emotion head (trained on real motion only, as for `emotion_gen`) names
       the rollout's emotion; windows shown no emotion are not asked to show one;
     - limbs: the root-relative joint speed is the real continuation's (log-ratio squared); a model
       fed its own frames settles slower than real bodies move, and its emotions fade with it;
-    - feet: a foot near the floor does not slide faster than the real continuation's do.
+    - feet: a foot near the floor does not slide faster than the real continuation's do;
+    - jerk: the limbs' jerk (third difference) is no more than the real continuation's, so the
+      limbs move as the real ones do rather than tremble.
 
     The eval reads emotion with a classifier of its own (models.metrics), never this head."""
 
-    VARIANCE = SamplingParams.variance      # the live samplers' default sigma divisor
+    SAMPLING = SamplingParams()                    # the live samplers' defaults: variance, hold
     FEET, CONTACT = metrics.FEET, metrics.CONTACT  # the feet, and how near the floor is down, as the eval's
 
     def __init__(self, frames: int, fps: float, feature_mean: np.ndarray, feature_std: np.ndarray, device):
         self.frames, self.fps = frames, fps
         self.mean = torch.as_tensor(feature_mean, dtype=torch.float32, device=device)
         self.std = torch.as_tensor(feature_std, dtype=torch.float32, device=device)
+        self.limbs = skeleton_noise(skeleton.PARENTS, LIMB_CORRELATION, motion.ROOT_FEATURES).to(device)
 
     def generate(self, model: SoloModel, w: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor,
                  rng: torch.Generator) -> torch.Tensor:
@@ -191,13 +203,18 @@ class Rollout:
         B, T1, Fd = w.shape
         start = T1 - self.frames
         x, rows = w[:, :start], torch.arange(B, device=w.device)
+        rho, p = NOISE_CORRELATION, self.SAMPLING
+        noise, last = torch.randn((B, Fd), generator=rng).to(w.device), None
         for t in range(start, T1):
             out = model(x, emotion, pace[:, :t])
             pi, mu, sigma = out.pi_logits[:, -1], out.mu[:, -1], out.sigma[:, -1]        # (B, G), (B, G, F)
             u = torch.rand(pi.shape, generator=rng).to(pi.device).clamp_(1e-9, 1 - 1e-9)
-            g = (pi.detach() - torch.log(-torch.log(u))).argmax(-1)                   # Gumbel-max: a draw
-            noise = torch.randn((B, Fd), generator=rng).to(w.device)
-            x = torch.cat([x, (mu[rows, g] + sigma[rows, g] * noise / self.VARIANCE).unsqueeze(1)], dim=1)
+            logits = pi.detach() if last is None else pi.detach() + p.hold * F.one_hot(last, pi.shape[-1])
+            last = (logits - torch.log(-torch.log(u))).argmax(-1)                       # Gumbel-max: a draw
+            if t > start:
+                noise = rho * noise + (1 - rho ** 2) ** 0.5 * torch.randn((B, Fd), generator=rng).to(w.device)
+            step = mu[rows, last] + sigma[rows, last] * (noise @ self.limbs) / p.variance
+            x = torch.cat([x, step.unsqueeze(1)], dim=1)
         return x
 
     def _local(self, f: torch.Tensor) -> torch.Tensor:
@@ -208,6 +225,10 @@ class Rollout:
         """(B,) mean root-relative joint speed (m/s) over the frames of f."""
         local = self._local(f)
         return (local[:, 1:] - local[:, :-1]).norm(dim=-1).mean((1, 2)) * self.fps
+
+    def jerk(self, f: torch.Tensor) -> torch.Tensor:
+        """(B,) mean magnitude of the root-relative joints' third difference (m/s³) over f."""
+        return torch.diff(self._local(f), n=3, dim=1).norm(dim=-1).mean((1, 2)) * self.fps ** 3
 
     def foot_skating(self, f: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
         """(B,) mean horizontal speed (m/s) of the feet weighted by how surely each is down (within
@@ -239,11 +260,13 @@ class Rollout:
         asked = emotion.sum(-1) > 0
         named = F.cross_entropy(logits, labels, reduction="none")
         eps = 0.05   # m/s: a standing body's speed is noise, not a ratio worth matching
+        jolt = 1.0   # m/s³: likewise a standing body's jerk
         floor = self.floor(w)
         return {
             "rollout_emotion": (named * asked).sum() / asked.sum().clamp_min(1),
             "rollout_limbs": ((self.limb_speed(gen) + eps).log() - (self.limb_speed(real) + eps).log()).pow(2).mean(),
             "rollout_feet": F.relu(self.foot_skating(gen, floor) - self.foot_skating(real, floor)).mean(),
+            "rollout_jerk": F.relu((self.jerk(gen) + jolt).log() - (self.jerk(real) + jolt).log()).pow(2).mean(),
         }
 
 
