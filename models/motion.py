@@ -46,7 +46,8 @@ def _rotate_y(v: np.ndarray, yaw: np.ndarray) -> np.ndarray:
     return np.stack([c[..., 0] * x + s[..., 0] * z, y, -s[..., 0] * x + c[..., 0] * z], axis=-1)
 
 
-def _wrap(a: np.ndarray) -> np.ndarray:
+def wrap_angle(a: np.ndarray) -> np.ndarray:
+    """Angles (radians) brought into [-π, π): the short way round."""
     return (a + np.pi) % (2 * np.pi) - np.pi
 
 
@@ -62,7 +63,7 @@ def encode(p: np.ndarray) -> tuple[np.ndarray, Origin]:
     vel = np.zeros((T, 3))
     vel[1:] = _rotate_y(step[1:], -yaw[:-1])
     yaw_rate = np.zeros(T)
-    yaw_rate[1:] = _wrap(np.diff(yaw))
+    yaw_rate[1:] = wrap_angle(np.diff(yaw))
     f = np.concatenate([root[:, 1:2], vel[:, [0, 2]], yaw_rate[:, None], local.reshape(T, J * 3)], axis=1)
     return f.astype(np.float32), Origin(float(root[0, 0]), float(root[0, 2]), float(yaw[0]))
 
@@ -77,7 +78,7 @@ def step_features(prev: np.ndarray, cur: np.ndarray, yaws: tuple[np.ndarray, np.
     local = _rotate_y(cur - root[:, None], -yaw[:, None])
     vel = _rotate_y(root - prev[:, 0], -yaw_prev)
     B = len(cur)
-    return np.concatenate([root[:, 1:2], vel[:, [0, 2]], _wrap(yaw - yaw_prev)[:, None], local.reshape(B, -1)],
+    return np.concatenate([root[:, 1:2], vel[:, [0, 2]], wrap_angle(yaw - yaw_prev)[:, None], local.reshape(B, -1)],
                           axis=1).astype(np.float32)
 
 
@@ -155,7 +156,7 @@ def _steer_turn(x, z, yaw, vx, vz, stage: float) -> np.ndarray:
     home = np.arctan2(-x, -z)                    # heading that points at the centre
     strength = np.clip((np.hypot(x, z) / stage - STEER_FROM) / (1.0 - STEER_FROM), 0.0, 1.0)
     strength[np.hypot(vx, vz) < STEER_SPEED] = 0.0
-    return np.clip(_wrap(home - travel), -STEER_RATE, STEER_RATE) * strength
+    return np.clip(wrap_angle(home - travel), -STEER_RATE, STEER_RATE) * strength
 
 
 def rotate_yaw(p: np.ndarray, angle: float) -> np.ndarray:
@@ -206,14 +207,14 @@ class Trajectory:
         """Features (B, F) of the next frame → world positions (B, J, 3) float32."""
         f = np.asarray(f, dtype=np.float64)
         if self.stage > 0:
-            self.yaw = _wrap(self.yaw + _steer_turn(self.x, self.z, self.yaw, f[:, 1], f[:, 2], self.stage))
+            self.yaw = wrap_angle(self.yaw + _steer_turn(self.x, self.z, self.yaw, f[:, 1], f[:, 2], self.stage))
         c, s = np.cos(self.yaw), np.sin(self.yaw)
         dx, dz = c * f[:, 1] + s * f[:, 2], -s * f[:, 1] + c * f[:, 2]
         if self.stage > 0:
             dx, dz = self._wall(dx, dz)
         self.x += dx
         self.z += dz
-        self.yaw = _wrap(self.yaw + f[:, 3])
+        self.yaw = wrap_angle(self.yaw + f[:, 3])
         local = f[:, ROOT_FEATURES:].reshape(len(f), -1, 3)
         root = np.stack([self.x, f[:, 0], self.z], axis=-1)
         return (_rotate_y(local, self.yaw[:, None]) + root[:, None]).astype(np.float32)

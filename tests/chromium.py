@@ -71,20 +71,10 @@ class Browser:
 
     def open(self, url: str, timeout: float = 30.0) -> None:
         """A new tab on `url`, once its page has loaded. (The tab is made blank and then navigates: an
-        expression evaluated before the page has replaced the blank document is lost with it, or
-        fails with "context destroyed".)"""
+        expression evaluated before the page has replaced the blank document is lost with it.)"""
         target = self.call("Target.createTarget", url=url)["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if self.evaluate("location.href !== 'about:blank' && document.readyState === 'complete'"):
-                    return
-            except RuntimeError:        # the blank document's context went as we asked
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{url} did not load within {timeout:g} s")
-            time.sleep(0.05)
+        self.wait_for("location.href !== 'about:blank' && document.readyState === 'complete'", timeout)
 
     def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (a promise is awaited)."""
@@ -94,9 +84,14 @@ class Browser:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float = 30.0):
+        """The expression's value once it is truthy; until then, an expression that throws, or a
+        page whose context is going (it navigates: "context destroyed"), counts as not yet."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            value = self.evaluate(f"(() => {{ try {{ return {expression}; }} catch (e) {{ return false; }} }})()")
+            try:
+                value = self.evaluate(f"(() => {{ try {{ return {expression}; }} catch (e) {{ return false; }} }})()")
+            except RuntimeError:
+                value = None
             if value:
                 return value
             time.sleep(0.05)

@@ -70,7 +70,7 @@ def test_train_then_generate_end_to_end(fixture_dataset, tmp_path):
     assert meta["device"] == "cpu" and meta["torch"] == torch.__version__ and meta["wall_s"] > 0
     assert len(meta["git_commit"].split("+")[0]) in (40, 7) or meta["git_commit"] == "unknown"
     assert {"mse", "mdn", "emotion_head_accuracy"} <= set(meta["metrics"]["val"]) and meta["guidance"] is True
-    assert set(meta["limb_pace"]) == {"calm", "wild"} and min(meta["limb_pace"].values()) > 0
+    assert meta["pace_of"] == "limbs" and set(meta["pace"]) == {"calm", "wild"} and min(meta["pace"].values()) > 0
     assert out.with_suffix(".curve.png").exists()
     # resume continues from step 20, here with the last 4 frames of each window generated free-running
     assert main(["train", "solo", "--data", str(data), "--out", str(out), "--steps", "30", "--resume",

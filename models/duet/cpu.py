@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..solo.cpu import apply, layer_norm, linear, norm, rotary_turn, weights_of
+from ..solo.cpu import apply, attend, layer_norm, linear, norm, rotary_turn, weights_of
 from ..solo.model import frequencies
 from .model import PLACEMENT, Attention, DuetModel, SequenceVAE, _per_row
 
@@ -51,13 +51,6 @@ class Ring:
         self.seen += 1
         n = min(self.seen, window)
         return self.keys[:, :, :n], self.values[:, :, :n]
-
-
-def attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """One query per row and head (rows, H, D) over keys and values (rows, H, n, D) → (rows, H, D)."""
-    scores = (keys @ q[..., None])[..., 0] * (1.0 / math.sqrt(q.shape[-1]))          # (rows, H, n)
-    w = np.exp(scores - scores.max(-1, keepdims=True))
-    return (w[:, :, None] @ values)[:, :, 0] / w.sum(-1, keepdims=True)
 
 
 class Encoders:

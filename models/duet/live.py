@@ -197,12 +197,12 @@ class Partner:
             # the place as it has been said over the last frames, not as this frame's guess jitters
             was = self.want
             want = np.concatenate([was[:, :2] + (1 - PLACE_SMOOTHING) * (want[:, :2] - was[:, :2]),
-                                   (was[:, 2] + (1 - PLACE_SMOOTHING) * motion._wrap(want[:, 2] - was[:, 2]))[:, None]], 1)
+                                   (was[:, 2] + (1 - PLACE_SMOOTHING) * motion.wrap_angle(want[:, 2] - was[:, 2]))[:, None]], 1)
         self.want = want
         t = self.trajectory
-        turn = np.clip(ANCHOR * motion._wrap(want[:, 2] - t.yaw), -TURN, TURN)
+        turn = np.clip(ANCHOR * motion.wrap_angle(want[:, 2] - t.yaw), -TURN, TURN)
         partner = motion.turn_in_place(partner, turn)
-        t.yaw = motion._wrap(t.yaw + turn)
+        t.yaw = motion.wrap_angle(t.yaw + turn)
         move = ANCHOR * (want[:, :2] - partner[:, 0, [0, 2]])
         move *= np.minimum(1.0, PULL / np.maximum(np.linalg.norm(move, axis=-1), 1e-9))[:, None]
         return partner + self._shift(move)

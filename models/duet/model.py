@@ -67,7 +67,7 @@ def relation(lead: np.ndarray, partner: np.ndarray, yaws: tuple[np.ndarray, np.n
     yaw, partner_yaw = yaws if yaws is not None else (motion.heading(lead), motion.heading(partner))
     root = lead[:, 0] * np.array([1.0, 0.0, 1.0])
     seen = motion._rotate_y(partner - root[:, None], -yaw[:, None])            # (T, J, 3)
-    turn = motion._wrap(partner_yaw - yaw)
+    turn = motion.wrap_angle(partner_yaw - yaw)
     T = len(lead)
     return np.concatenate([seen[:, 0, [0, 2]], np.cos(turn)[:, None], np.sin(turn)[:, None],
                            seen.reshape(T, -1)], axis=1).astype(np.float32)

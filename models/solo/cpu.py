@@ -97,10 +97,7 @@ class CpuStep:
             qk = qkv[:, :2] @ turn
             keys, values = cache.k[i], cache.v[i]
             keys[:, :, slot], values[:, :, slot] = qk[:, 1], qkv[:, 2]
-            keys, values = keys[:, :, :n], values[:, :, :n]
-            scores = (keys @ qk[:, 0, :, :, None])[..., 0]                             # (B, H, n)
-            w = np.exp((scores - scores.max(-1, keepdims=True)) * (1.0 / math.sqrt(D)))
-            y = (w[:, :, None] @ values)[:, :, 0] / w.sum(-1, keepdims=True)       # (B, H, D)
+            y = attend(qk[:, 0], keys[:, :, :n], values[:, :, :n])                    # (B, H, D)
             h = h + apply(y.reshape(B, -1), b["proj"])
             n2 = layer_norm(h, *b["ln_2"])
             if b["ada"] is not None:
@@ -113,6 +110,13 @@ class CpuStep:
         s = raw[:, G + G * Fd:].reshape(B, G, Fd)
         sigma = np.where(s > 20, s, np.log1p(np.exp(np.minimum(s, 20)))) + 1e-3     # softplus, as F.softplus
         return SoloOutput(*(torch.from_numpy(np.ascontiguousarray(a)) for a in (raw[:, :G], mu, sigma)))
+
+
+def attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """One query per row and head (rows, H, D) over keys and values (rows, H, n, D) → (rows, H, D)."""
+    scores = (keys @ q[..., None])[..., 0] * (1.0 / math.sqrt(q.shape[-1]))          # (rows, H, n)
+    w = np.exp(scores - scores.max(-1, keepdims=True))
+    return (w[:, :, None] @ values)[:, :, 0] / w.sum(-1, keepdims=True)
 
 
 def apply(x: np.ndarray, layer: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -44,8 +44,9 @@ class SoloLive:
         # each label's typical pace (m/s): an emotion asks the model for its mix of these
         self.paces = np.array([meta["pace"][name] for name in self.labels])
         # ... and its limbs' (root-relative joint speed), which the governor steers by where the
-        # checkpoint has it: root travel alone can meet a world pace while the limbs barely move
-        limbs = meta.get("limb_pace")
+        # checkpoint has it: root travel alone can meet a world pace while the limbs barely move.
+        # A model conditioned on the limbs' pace has them as its pace; older ones, apart or not at all
+        limbs = meta["pace"] if meta.get("pace_of") == "limbs" else meta.get("limb_pace")
         self.limb_paces = None if limbs is None else np.array([limbs[name] for name in self.labels])
         # the dancers' bone lengths (indexed by joint), where the checkpoint has them: the body is
         # held to them and its planted feet stay put (models.body)

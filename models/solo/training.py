@@ -329,8 +329,7 @@ class Task:
         # The model is conditioned on the limbs' pace, not the world's: asked for a world pace, a
         # model can meet it by travelling while its arms hang (the shipped model until 2026-12-04
         # did). Checkpoints before then hold world paces under "pace", and limb paces apart.
-        paces = label_paces(ds)
-        self.paces = {"pace": paces, "limb_pace": paces, "pace_of": "limbs"}
+        self.paces = {"pace": label_paces(ds), "pace_of": "limbs"}
         # ... and the dancers' bone lengths, which the live body is held to (models.body)
         self.bones = median_bones([ds.clip(c)[:, 0] for c in ds.split(heldout=False)])
 
