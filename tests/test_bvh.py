@@ -67,10 +67,10 @@ def test_thousands_of_frames_convert_fast(salsa_pair):
     lines = body.strip().splitlines()
     frames = lines[2:] * 17  # 2,040 frames of 43 joints
     b = parse_bvh(head + f"MOTION\nFrames: {len(frames)}\nFrame Time: 0.008333\n" + "\n".join(frames))
-    start = time.perf_counter()
+    start = time.thread_time()          # this thread's CPU time: other work on the machine does not count
     p = b.positions()
     # generous: the point is "vectorised", which runs in ~0.1 s; a per-frame loop takes many seconds
-    assert time.perf_counter() - start < 5.0
+    assert time.thread_time() - start < 5.0
     assert p.shape == (2040, 43, 3)
 
 

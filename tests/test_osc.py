@@ -91,13 +91,13 @@ def test_the_whole_hostile_corpus_is_refused_in_bounded_time():
     from bridge.fuzz import corpus
     slowest = 0.0
     for datagram in corpus(seed=1, size=3000):
-        start = time.perf_counter()
+        start = time.thread_time()      # this thread's CPU time: other work on the machine does not count
         try:
             osc.parse(datagram)
         except osc.OscError:
             pass
-        slowest = max(slowest, time.perf_counter() - start)
-    assert slowest < 0.05        # the worst is about a millisecond; this holds on a loaded machine
+        slowest = max(slowest, time.thread_time() - start)
+    assert slowest < 0.05        # the worst is about a millisecond
 
 
 def test_replies_are_cut_to_the_size_of_their_request():
