@@ -74,13 +74,20 @@ def movement(mu: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
     return (mu - prev.unsqueeze(1)).abs().mean(-1)
 
 
-def _draw(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+def draw(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """One index per row from softmax(logits), by Gumbel-max: no host round trip on a GPU."""
     u = torch.rand(logits.shape, generator=generator, device="cpu").to(logits.device).clamp_(1e-9, 1 - 1e-9)
     return (logits - torch.log(-torch.log(u))).argmax(-1)
 
 
-def _held(logits: torch.Tensor, last: torch.Tensor | None, hold: float,
+def wander(noise: torch.Tensor, rho: float, generator: torch.Generator | None) -> torch.Tensor:
+    """The noise (B, F) of the frame after one drawn with `noise`: still standard normal, but
+    correlated `rho` with it (AR(1)), so it wanders instead of jumping."""
+    fresh = torch.randn(noise.shape, generator=generator, device="cpu").to(noise.device)
+    return rho * noise + (1 - rho ** 2) ** 0.5 * fresh
+
+
+def held(logits: torch.Tensor, last: torch.Tensor | None, hold: float,
           index: torch.Tensor | None = None) -> torch.Tensor:
     """logits (B, n) over components `index` (B, n; default: all of them, in order), with `hold`
     added where the component is `last`."""
@@ -102,8 +109,8 @@ def choose_emotion(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tenso
     std, mean = torch.std_mean(terms, dim=-1, correction=0, keepdim=True)
     z = (terms - mean) / (std + 1e-6)
     score = z[:, 0] - p.k * z[:, 1] + p.emotion_weight * z[:, 2]
-    logits = _held(torch.log_softmax(pi_logits, -1) + score, last, p.hold) / p.temperature
-    return _draw(logits, generator)
+    logits = held(torch.log_softmax(pi_logits, -1) + score, last, p.hold) / p.temperature
+    return draw(logits, generator)
 
 
 def sample(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev: torch.Tensor,
@@ -124,11 +131,11 @@ def sample(pi_logits: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, prev:
     if p.sampler == "mean":
         return _rows(mu, best), best
     if p.sampler == "random":
-        g = _draw(_held(pi_logits / p.temperature, last, p.hold), generator)
+        g = draw(held(pi_logits / p.temperature, last, p.hold), generator)
         return _rows(mu, g) + _rows(sigma, g) * scale * noise, g
     if p.sampler == "dynamic":
         movers = movement(mu, prev).topk(min(p.top_movers, G), dim=-1).indices         # (B, k)
-        pick = _draw(_held(pi_logits.gather(1, movers) / p.temperature, last, p.hold, movers), generator)
+        pick = draw(held(pi_logits.gather(1, movers) / p.temperature, last, p.hold, movers), generator)
         g = movers.gather(1, pick[:, None])[:, 0]
         centre = 0.5 * (_rows(mu, best) + _rows(mu, g))
         return centre + _rows(sigma, g) * scale * noise, g

@@ -12,7 +12,7 @@ import torch
 from .. import motion, skeleton
 from ..body import LEGS, fit_bones, plant
 from ..live import Condition
-from ..sampling import SamplingParams, sample, skeleton_noise
+from ..sampling import SamplingParams, sample, skeleton_noise, wander
 from .cpu import CpuStep
 from .model import PACE_FLOOR, KVCache, SoloModel, SoloOutput
 
@@ -136,9 +136,7 @@ class SoloLive:
         target = self._target_pace(emotion, energy, self.paces)
         asked = torch.as_tensor(target * np.exp(self.drive), dtype=torch.float32, device=self.device)
         out = self._run(self.prev, e, asked, self.cache, [p.intensity for p in params])
-        # AR(1) noise: still standard normal at every frame, but it wanders instead of jumping
-        fresh = torch.randn(self.noise.shape, generator=self.generator).to(self.device)
-        self.noise = NOISE_CORRELATION * self.noise + (1 - NOISE_CORRELATION ** 2) ** 0.5 * fresh
+        self.noise = wander(self.noise, NOISE_CORRELATION, self.generator)
         noise = self.noise @ self.limbs
         nxt, component = torch.empty_like(self.prev), torch.empty_like(self.component)
         for rows, p in _groups(params, self.device):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from .. import checkpoint, metrics, motion, schedules, skeleton
 from ..body import median_bones
 from ..dataset import MotionDataset, action
-from ..sampling import SamplingParams, skeleton_noise
+from ..sampling import SamplingParams, draw, held, skeleton_noise, wander
 from ..train import TrainConfig
 from .live import LIMB_CORRELATION, NOISE_CORRELATION
 from .model import SoloConfig, SoloModel
@@ -203,16 +203,14 @@ class Rollout:
         B, T1, Fd = w.shape
         start = T1 - self.frames
         x, rows = w[:, :start], torch.arange(B, device=w.device)
-        rho, p = NOISE_CORRELATION, self.SAMPLING
+        p = self.SAMPLING
         noise, last = torch.randn((B, Fd), generator=rng).to(w.device), None
         for t in range(start, T1):
             out = model(x, emotion, pace[:, :t])
             pi, mu, sigma = out.pi_logits[:, -1], out.mu[:, -1], out.sigma[:, -1]        # (B, G), (B, G, F)
-            u = torch.rand(pi.shape, generator=rng).to(pi.device).clamp_(1e-9, 1 - 1e-9)
-            logits = pi.detach() if last is None else pi.detach() + p.hold * F.one_hot(last, pi.shape[-1])
-            last = (logits - torch.log(-torch.log(u))).argmax(-1)                       # Gumbel-max: a draw
+            last = draw(held(pi.detach(), last, p.hold), rng)
             if t > start:
-                noise = rho * noise + (1 - rho ** 2) ** 0.5 * torch.randn((B, Fd), generator=rng).to(w.device)
+                noise = wander(noise, NOISE_CORRELATION, rng)
             step = mu[rows, last] + sigma[rows, last] * (noise @ self.limbs) / p.variance
             x = torch.cat([x, step.unsqueeze(1)], dim=1)
         return x
