@@ -86,16 +86,17 @@ class Browser:
     def wait_for(self, expression: str, timeout: float = 30.0):
         """The expression's value once it is truthy; until then, an expression that throws, or a
         page whose context is going (it navigates: "context destroyed"), counts as not yet."""
-        deadline = time.monotonic() + timeout
+        deadline, error = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
             try:
                 value = self.evaluate(f"(() => {{ try {{ return {expression}; }} catch (e) {{ return false; }} }})()")
-            except RuntimeError:
-                value = None
+            except RuntimeError as e:
+                value, error = None, e
             if value:
                 return value
             time.sleep(0.05)
-        raise AssertionError(f"the page never had {expression} within {timeout:g} s")
+        raise AssertionError(f"the page never had {expression} within {timeout:g} s"
+                             + (f" (DevTools last said: {error})" if error else ""))
 
     def screenshot(self) -> Image.Image:
         data = self.call("Page.captureScreenshot", format="png")["data"]
