@@ -292,14 +292,16 @@ def cmd_eval_solo(args: argparse.Namespace) -> None:
         return
     table = Table(title=f"solo model, {args.minutes:g}-minute rollouts per label from {len(result['starts'])} starts "
                         f"× {result['draws']} (sampler {params.sampler}): generated / real")
-    units = {"limb_speed": "{:.2f} m/s", "hand_height": "{:+.2f} m", "trunk_lean": "{:.0f}°", "cadence": "{:.2f}/s",
+    units = {"limb_speed": "{:.2f} m/s", "arm_speed": "{:.2f} m/s", "leg_speed": "{:.2f} m/s",
+             "hand_height": "{:+.2f} m", "trunk_lean": "{:.0f}°", "cadence": "{:.2f}/s",
              "foot_skating": "{:.2f} m/s", "jerk": "{:.0f}", "bone_error": "{:.1%}", "frozen": "{:.1%}"}
     table.add_column("label")
-    for col in ("emotion read",) + BODY:
+    for col in ("emotion read", "mostly read as") + BODY:
         table.add_column(col.replace("_", " "), justify="right")
+    top = lambda read: next((f"{k} {v:.2f}" for k, v in read.items()), "–")
     for name, r in result["per_label"].items():
         g, real = r["generated"], r["real"]
-        table.add_row(name, f"{g['accuracy']:.2f} / {real['accuracy']:.2f}",
+        table.add_row(name, f"{g['accuracy']:.2f} / {real['accuracy']:.2f}", f"{top(g['read_as'])} / {top(real['read_as'])}",
                       *(f"{units[k].format(g[k])} / {units[k].format(real[k])}" for k in BODY))
     show(table)
     acc = result["accuracy"]

@@ -38,6 +38,12 @@ def test_a_body_sliding_on_the_spot_skates_and_one_that_steps_does_not(salsa_pai
     slide = still + (np.arange(90) / 30)[:, None, None] * np.array([0.5, 0.0, 0.0])   # 0.5 m/s, feet down
     assert metrics.foot_skating(slide, 30) == pytest.approx(0.5, rel=1e-3)
     assert metrics.limb_speed(slide, 30) == pytest.approx(0.0, abs=1e-4)   # travel is not the limbs
+    waving = still.copy()                                                   # one wrist circling, 1 m/s
+    angle = np.arange(90) / 30 / 0.1
+    waving[:, metrics.HANDS[0]] += 0.1 * np.stack([np.cos(angle), np.sin(angle), 0 * angle], axis=-1)
+    assert metrics.limb_speed(waving, 30, metrics.ARMS) == pytest.approx(1.0 / len(metrics.ARMS), rel=0.01)
+    assert metrics.limb_speed(waving, 30, metrics.LEGS) == 0.0
+    assert sorted(sum(metrics.PARTS.values(), [0])) == list(range(len(skeleton.JOINTS)))   # every joint once
     # a foot lifted and put down again, twice a second, is two touch-downs a second
     lift = still.copy()
     up = (np.arange(90) % 15) < 5

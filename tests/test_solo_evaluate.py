@@ -19,8 +19,11 @@ def test_eval_reports_every_label_beside_real_motion(solo_model, capsys):
     result = json.loads(capsys.readouterr().out)
     assert list(result["per_label"]) == solo_model[1]["labels"]
     assert result["starts"][0] == "rest pose" and len(result["starts"]) == 4
-    for r in result["per_label"].values():
+    for name, r in result["per_label"].items():
         for side in ("generated", "real"):
+            read = r[side]["read_as"]     # where the windows went: the label's own share is its accuracy
+            assert sum(read.values()) == pytest.approx(1) and read.get(name, 0) == pytest.approx(r[side]["accuracy"])
+            assert list(read.values()) == sorted(read.values(), reverse=True)
             assert 0 <= r[side]["accuracy"] <= 1 and r[side]["limb_speed"] > 0 and 0 <= r[side]["frozen"] <= 1
             assert r[side]["cadence"] >= 0 and 0 < r[side]["trunk_lean"] < 90
         assert r["real"]["bone_error"] < 0.01 and r["real"]["windows"] > 0
@@ -53,6 +56,7 @@ def test_the_real_baseline_reads_each_action_with_a_classifier_that_never_saw_it
     # a cue that flips between actions reads perfectly within an action, but not on one never seen
     flipped = real_baseline(_confounded(bandai_bvh, same_cue_everywhere=False))
     assert flipped["accuracy_balanced"] < 0.1
+    assert list(flipped["read_as"][0]) == ["wild"] and list(flipped["read_as"][1]) == ["calm"]   # each read as the other
 
 
 def test_eval_on_clips_too_short_to_judge_says_so(tmp_path, bandai_bvh, salsa_pair, capsys):

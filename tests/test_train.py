@@ -11,7 +11,7 @@ import torch
 
 from bridge.cli import main
 from models.dataset import action, build_folder
-from models import motion, skeleton
+from models import metrics, motion, skeleton
 from models.bvh import read_bvh
 from models.solo.model import SoloConfig, SoloModel
 from models.solo.training import BoneLoss, Options, Rollout, Task, WindowSampler
@@ -223,7 +223,11 @@ def test_the_rollout_judge_sees_sliding_feet_and_still_limbs(bandai_bvh):
     floor = torch.zeros(1)
     assert float(judge.foot_skating(still, floor)) < 1e-3
     assert float(judge.foot_skating(glide, floor)) == pytest.approx(np.hypot(0.01, 0.02) * 30, rel=0.02)
-    assert float(judge.limb_speed(glide)) < 1e-3                          # root travel is not the limbs
+    assert float(judge.limb_speed(glide).max()) < 1e-3                    # root travel is not the limbs
+    waving = np.repeat(pose[None], T, 0)
+    waving[:, metrics.HANDS[0], 0] += 0.02 * np.arange(T)                 # one wrist, 0.6 m/s
+    arms, legs, trunk = judge.limb_speed(_frames(waving))[0]
+    assert float(arms) == pytest.approx(0.6 / len(metrics.ARMS), rel=0.05) and float(legs) == float(trunk) == 0
     assert float(judge.jerk(glide)) < 1e-3
     tremble = pose[None] + np.random.default_rng(0).normal(0.0, 0.01, (T, *pose.shape))
     assert float(judge.jerk(_frames(tremble))) > 10.0                     # m/s³: 1 cm of tremor at 30 fps

@@ -10,7 +10,7 @@ new content; a random split would let it recognise clips it has half seen. The g
 judged by the classifier trained on all of them. Both sides use the same windows (length, stride)
 and report window accuracy per label, label-balanced and pooled.
 
-Body. Root-relative limb speed, hand height, trunk lean, cadence, foot skating, jerk, bone-length
+Body. Root-relative limb speed (every joint's, and the arms' and the legs' apart), hand height, trunk lean, cadence, foot skating, jerk, bone-length
 error (against the real median lengths) and frozen seconds (on root-relative motion), from rollouts
 per label started from the rest pose and from several real held-out contexts, several performers
 each (different random draws); diversity: how far continuations of one context spread.
@@ -22,7 +22,7 @@ import torch
 
 from ..body import median_bones
 from ..dataset import MotionDataset, action
-from ..metrics import (WINDOW_S, EmotionClassifier, bone_error, cadence, foot_skating, frozen_fraction,
+from ..metrics import (ARMS, LEGS, WINDOW_S, EmotionClassifier, bone_error, cadence, foot_skating, frozen_fraction,
                        hand_height, limb_speed, local_positions, mean_jerk, trunk_lean, window_features, windows)
 from ..sampling import SamplingParams
 from .live import SoloLive
@@ -31,12 +31,15 @@ STRIDE_S = 1.0          # windows start every second, real and generated alike
 CONTEXTS = 3            # real held-out contexts a rollout starts from, beside the rest pose
 DRAWS = 2               # performers per label and start (each its own random draws)
 SKIP_S = 2.0            # seconds of a rollout left out: it starts from the mean pose or a real context
-BODY = ("limb_speed", "hand_height", "trunk_lean", "cadence", "foot_skating", "jerk", "bone_error", "frozen")
+BODY = ("limb_speed", "arm_speed", "leg_speed", "hand_height", "trunk_lean", "cadence", "foot_skating", "jerk",
+        "bone_error", "frozen")
+RATIOS = ("limb_speed", "arm_speed", "leg_speed", "foot_skating", "jerk", "cadence")   # reported as generated / real
 
 
 def body_figures(p: np.ndarray, fps: float, bones: np.ndarray) -> dict[str, float]:
     """The body measures of one stream (T, J, 3)."""
-    return {"limb_speed": limb_speed(p, fps), "hand_height": hand_height(p), "trunk_lean": trunk_lean(p),
+    return {"limb_speed": limb_speed(p, fps), "arm_speed": limb_speed(p, fps, ARMS),
+            "leg_speed": limb_speed(p, fps, LEGS), "hand_height": hand_height(p), "trunk_lean": trunk_lean(p),
             "cadence": cadence(p, fps), "foot_skating": foot_skating(p, fps), "jerk": mean_jerk(p, fps),
             "bone_error": bone_error(p, bones), "frozen": frozen_fraction(p, fps)}
 
@@ -54,6 +57,13 @@ def _accuracy(predicted: np.ndarray, truth: np.ndarray, L: int) -> tuple[list[fl
     per = [float((predicted[truth == i] == i).mean()) if (truth == i).any() else None for i in range(L)]
     seen = [a for a in per if a is not None]
     return per, float(np.mean(seen)) if seen else float("nan"), float((predicted == truth).mean())
+
+
+def read_as(predicted: np.ndarray, names: list[str]) -> dict[str, float]:
+    """The share of windows read as each label, most first: where a label that is not recognised
+    goes (a window the baseline could not judge, -1, counts as none)."""
+    shares = {n: float((predicted == i).mean()) for i, n in enumerate(names)} if len(predicted) else {}
+    return dict(sorted(((n, v) for n, v in shares.items() if v > 0), key=lambda kv: -kv[1]))
 
 
 def real_baseline(ds: MotionDataset) -> dict:
@@ -87,6 +97,7 @@ def real_baseline(ds: MotionDataset) -> dict:
     per, balanced, pooled = _accuracy(predicted, y, L)
     return {"judge": EmotionClassifier.fit(x, y, L), "actions": shared, "windows": int(len(y)),
             "per_label": per, "windows_per_label": [int((y == i).sum()) for i in range(L)],
+            "read_as": [read_as(predicted[y == i], ds.label_names) for i in range(L)],
             "accuracy_balanced": balanced, "accuracy_pooled": pooled}
 
 
@@ -139,7 +150,7 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
         raise ValueError(f"the checkpoint does not know the dataset's labels {missing} (it knows {meta['labels']})")
     L = len(labels)
     real = real_baseline(ds)
-    judge = real.pop("judge")
+    judge, real_read = real.pop("judge"), real.pop("read_as")
     bones = median_bones([ds.clip(c)[:, 0] for c in range(ds.n_clips)])[1:]        # the real median, bone by bone
 
     held = contexts(ds, model)
@@ -157,11 +168,11 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
         real_body = _mean([body_figures(p, fps, bones) for p in clips], [len(p) for p in clips])
         acc, real_acc = float((guess == i).mean()), real["per_label"][i]
         per_label[name] = {
-            "generated": {"accuracy": acc, **generated},
-            "real": {"accuracy": real_acc, "windows": real["windows_per_label"][i], **real_body},
+            "generated": {"accuracy": acc, "read_as": read_as(guess, labels), **generated},
+            "real": {"accuracy": real_acc, "windows": real["windows_per_label"][i],
+                     "read_as": real_read[i], **real_body},
             "accuracy_ratio": acc / real_acc if real_acc else float("nan"),
-            **{f"{k}_ratio": generated[k] / real_body[k] for k in ("limb_speed", "foot_skating", "jerk", "cadence")
-               if real_body[k] > 0},
+            **{f"{k}_ratio": generated[k] / real_body[k] for k in RATIOS if real_body[k] > 0},
         }
     _, balanced, pooled = _accuracy(np.concatenate(predicted), np.concatenate(truth), L)
     return {
