@@ -257,3 +257,19 @@ def test_a_rollout_longer_than_the_window_is_refused(fixture_dataset):
     ds, _ = fixture_dataset
     with pytest.raises(ValueError, match="rollout"):
         Task(ds, SoloConfig(context=16), Options(rollout=16))
+
+
+def test_a_labels_pace_is_its_clips_speed_per_second_of_motion(bandai_bvh):
+    """A long stroll and a short dash of one label: the governor's target is what the body does
+    second by second, so the stroll's 150 frames weigh five times the dash's 30."""
+    from models.dataset import Clip, assemble
+    from models.solo.training import label_paces
+    p = skeleton.from_bvh(read_bvh(bandai_bvh))
+    loop = np.concatenate([p, p[-2:0:-1]] * 20)
+    stroll, dash = loop[:150, None], loop[::3][:30, None]
+    ds = assemble([Clip("dataset-1_walk_calm_000", "calm", stroll, False),
+                   Clip("dataset-1_dash_calm_000", "calm", dash, False),
+                   Clip("dataset-1_dash_calm_001", "calm", dash, True)], 30.0, "fixture", ["calm"])
+    slow, fast = metrics.limb_speed(stroll[:, 0], 30.0), metrics.limb_speed(dash[:, 0], 30.0)
+    assert fast > 2 * slow
+    assert label_paces(ds)["calm"] == pytest.approx((150 * slow + 30 * fast) / 180, rel=1e-4)   # held-out clip left out

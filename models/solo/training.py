@@ -106,15 +106,17 @@ def balanced(windows: np.ndarray, labels: np.ndarray, actions: list[str]) -> np.
 
 
 def label_paces(ds: MotionDataset) -> dict[str, float]:
-    """Each label's typical pace: the root-relative joint speed (m/s) of its training clips,
-    averaged over clips. Live generation asks the model for this pace when given this emotion
-    (times the energy), and the pace governor steers the limbs towards it."""
+    """Each label's typical pace: the root-relative joint speed (m/s) of its training clips, per
+    second of motion (each clip weighted by its length). Live generation asks the model for this
+    pace when given this emotion (times the energy), and the pace governor steers the limbs
+    towards it. Averaged clip by clip instead, a 2-s dash counts as much as a 20-s stroll: the
+    governor held sad's limbs at 0.34 m/s where its clips move at 0.26 m/s a second."""
     train = ds.split(heldout=False)
     out = {}
     for i, name in enumerate(ds.label_names):
-        speeds = [metrics.limb_speed(ds.clip(c)[:, 0], ds.fps) for c in train
-                  if ds.labels[c] == i and ds.clip_length(c) > 1]
-        out[name] = float(np.mean(speeds)) if speeds else 0.0
+        clips = [c for c in train if ds.labels[c] == i and ds.clip_length(c) > 1]
+        speeds = [metrics.limb_speed(ds.clip(c)[:, 0], ds.fps) for c in clips]
+        out[name] = float(np.average(speeds, weights=[ds.clip_length(c) for c in clips])) if clips else 0.0
     return out
 
 
