@@ -30,6 +30,11 @@ def test_eval_reports_every_label_beside_real_motion(solo_model, capsys):
     baseline = result["real_baseline"]
     assert baseline["method"] == "leave-one-action-out" and len(baseline["actions"]) == 10   # all 7 emotions do 10
     assert 0 < result["accuracy"]["real_balanced"] <= 1 and result["diversity_m"] > 0
+    # a person reads the same as a table: every label, where its windows went, arms and legs apart
+    assert main(["eval", "solo", "--data", "bandai", "--minutes", "0.1"]) == 0
+    table = capsys.readouterr().out
+    assert all(name in table for name in solo_model[1]["labels"])
+    assert "read as" in table and "arm speed" in table and "leg speed" in table and "leave-one-action-out" in table
 
 
 def _confounded(bandai_bvh, same_cue_everywhere: bool):
