@@ -20,7 +20,7 @@ CONTACT = 0.05            # metres above the clip's floor within which a foot is
 HANDS = [skeleton.INDEX[n] for n in ("l_wrist", "r_wrist")]
 # The body in parts whose speeds are measured apart: an average over every joint lets flailing
 # arms stand in for legs that never step (the model shipped on 2026-12-04 met the limbs' speed with
-# proud's wrists at 2.4x real and its toes at 0.4x)
+# proud's wrists at 2.3x real and its toes at 0.4x)
 ARMS = [skeleton.INDEX[n] for n in ("l_elbow", "l_wrist", "r_elbow", "r_wrist")]
 LEGS = [skeleton.INDEX[n] for n in ("l_knee", "l_ankle", "l_toe", "r_knee", "r_ankle", "r_toe")]
 TRUNK = [j for j in range(1, len(skeleton.JOINTS)) if j not in ARMS + LEGS]     # the pelvis is the root: still

@@ -10,10 +10,12 @@ new content; a random split would let it recognise clips it has half seen. The g
 judged by the classifier trained on all of them. Both sides use the same windows (length, stride)
 and report window accuracy per label, label-balanced and pooled.
 
-Body. Root-relative limb speed (every joint's, and the arms' and the legs' apart), hand height, trunk lean, cadence, foot skating, jerk, bone-length
-error (against the real median lengths) and frozen seconds (on root-relative motion), from rollouts
-per label started from the rest pose and from several real held-out contexts, several performers
-each (different random draws); diversity: how far continuations of one context spread.
+Body. Root-relative limb speed (every joint's, and the arms' and the legs' apart), hand height,
+trunk lean, cadence, foot skating, jerk, bone-length error (against the real median lengths) and
+frozen seconds (on root-relative motion), from rollouts per label started from the rest pose and
+from several real held-out contexts, several performers each (different random draws); diversity:
+how far continuations of one context spread. Where a label is not recognised, `read_as` says what
+its windows were taken for.
 """
 from __future__ import annotations
 

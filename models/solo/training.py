@@ -185,7 +185,7 @@ class Rollout:
     - limbs: the root-relative speed of the arms, of the legs and of the trunk, each, is the real
       continuation's (log-ratio squared); a model fed its own frames settles slower than real bodies
       move, and its emotions fade with it. Matched over the whole body at once, the model of
-      2026-12-04 made up the speed with its arms (proud's wrists at 2.4x real, its toes at 0.4x),
+      2026-12-04 made up the speed with its arms (proud's wrists at 2.3x real, its toes at 0.4x),
       and what it did with them read as happy;
     - feet: a foot near the floor does not slide faster than the real continuation's do;
     - jerk: the limbs' jerk (third difference) is no more than the real continuation's, so the
