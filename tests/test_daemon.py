@@ -12,6 +12,7 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
+from bridge import intake
 from bridge.daemon import ServeConfig, create
 from bridge.status import parse_status
 from bridge.transport import socket_drops
@@ -216,27 +217,41 @@ def test_bad_input_is_refused_with_what_is_valid_and_the_stream_goes_on(daemon):
     assert frame_number(daemon.listener) > before + 10
 
 
-def test_a_flood_of_garbage_does_not_stop_the_frames_and_its_sender_is_barred(daemon, client):
+def test_a_flood_of_garbage_does_not_stop_the_frames_and_its_sender_is_barred(daemon, client, monkeypatch):
+    # the bar outlasts the test however slowly a loaded machine runs it
+    monkeypatch.setattr(intake, "BAR_S", 60.0)
     listener = daemon.listener
     raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    start = time.monotonic()
-    sent = 0
-    while time.monotonic() - start < 1.0 and sent < 12_000:
-        raw.sendto(b"/flood\x00\x00,s\x00\x00x\x00\x00" if sent % 2 else b"junk", ("127.0.0.1", daemon.address[1]))
-        sent += 1
+    raw.bind(("127.0.0.1", 0))
+    sender, to = raw.getsockname(), ("127.0.0.1", daemon.address[1])
+
+    def flood(most: int, seconds: float) -> int:
+        start, sent = time.monotonic(), 0
+        while time.monotonic() - start < seconds and sent < most:
+            raw.sendto(b"/flood\x00\x00,s\x00\x00x\x00\x00" if sent % 2 else b"junk", to)
+            sent += 1
+        return sent
+
+    sent = flood(12_000, 1.0)
     frames, deadline = [], time.monotonic() + 5.0      # those sent during the flood wait in the socket
     while len(frames) < 25 and time.monotonic() < deadline:
         frames += [m for m in listener.collect(0.2) if m.address == "/motion/frame"]
     assert len(frames) >= 25, f"{len(frames)} frames within 5 s of a flood of {sent} datagrams"
-    # refused a few dozen times in a row, the sender is barred, and the kernel drops the rest
+    # refused a few dozen times in a row, the sender is barred
     assert daemon.stats.errors["barred sender"] == 1, dict(daemon.stats.errors)
-    assert ("127.0.0.1", raw.getsockname()[1]) in daemon.transport.intake.barred
-    read = daemon.stats.errors["malformed"] + daemon.stats.errors["unknown address"]
+    assert sender in daemon.transport.intake.barred
     if daemon.transport.kernel_filter:
-        dropped = socket_drops(daemon.transport.sock)
-        seen = f"of {sent} sent, {read} read, {daemon.stats.errors['barred']} refused as barred, {dropped} dropped"
-        assert read + daemon.stats.errors["barred"] < sent / 4, seen
-        assert dropped > sent / 2, seen
+        # from then on the kernel drops its datagrams: the daemon never reads another one. (How many
+        # of the first flood were queued before the filter went on depends on how soon the reader
+        # woke, so the count is taken after a ping has been answered behind them.)
+        def counts() -> tuple[int, int]:
+            errors = daemon.stats.errors
+            return errors["malformed"] + errors["unknown address"] + errors["barred"], socket_drops(daemon.transport.sock)
+        handled(client, daemon)
+        read, dropped = counts()
+        again = flood(2_000, 10.0)
+        handled(client, daemon)
+        assert counts() == (read, dropped + again), f"before {read, dropped}, after {counts()}, {again} sent"
     # a performer on another port is heard as ever
     client.send_message("/variance", 2.5)
     handled(client, daemon)
