@@ -34,8 +34,8 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("energy", (0.0, 5.0), (0.25, 4.0), "exponential", "performer",
           "how much the body moves: 1 is the typical pace of the emotion danced, 2 twice that"),
     Param("intensity", (0.0, 10.0), (0.0, 4.0), "linear", "performer",
-          "classifier-free guidance: 1 the emotion as trained, 0 none of it, 2 and up a caricature "
-          "(models trained with guidance)"),
+          "classifier-free guidance: 1 the emotion as trained, 0 none of it, 2 (the default) as "
+          "clear as real motion, 3 and up a caricature (models trained with guidance)"),
     Param("glide", (0.0, 60.0), (0.0, 5.0), "linear", "performer", "seconds an emotion change takes (0: at once)"),
     Param("mix", (0.0, 1.0), (0.0, 1.0), "linear", "show", "crossfade from preset A (/emotion/a) to B (/emotion/b)"),
     Param("fps", (1.0, 240.0), None, "linear", "show", "frames a second"),

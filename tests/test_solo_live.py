@@ -125,7 +125,8 @@ def test_guidance_at_intensity_one_is_the_plain_pass_in_one_batch():
     guided.stepper.step = lambda x, *rest: batches.append(x.shape[0]) or step(x, *rest)
     for gen in (plain, guided):
         gen.rehearse()
-    np.testing.assert_allclose(run(plain, 30).numpy(), run(guided, 30).numpy(), atol=1e-5)
+    one = SamplingParams(intensity=1.0)
+    np.testing.assert_allclose(run(plain, 30, one).numpy(), run(guided, 30, one).numpy(), atol=1e-5)
     assert batches == [4] * 30                  # two performers, with and without their emotion, together
     assert plain.unsupported and not guided.unsupported
 

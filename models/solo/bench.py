@@ -66,7 +66,7 @@ def bench(model, meta: dict, performers=(1, 8, 32), frames: int = 300, device: s
     context, n_feat = model.config.context, model.config.n_features
     rows = []
     for B in performers:
-        gen = SoloLive(model, meta, performers=B)
+        gen = SoloLive(model, {**meta, "guidance": False}, performers=B)     # the plain pass
         emotion = np.full((B, len(gen.labels)), 1.0 / len(gen.labels), dtype=np.float32)
         condition = Condition(emotion, [params] * B)
         for _ in range(context + 16):          # fill the cache: steady state, window full
