@@ -233,15 +233,6 @@ def test_the_rollout_judge_sees_sliding_feet_and_still_limbs(bandai_bvh):
     assert float(judge.jerk(_frames(tremble))) > 10.0                     # m/s³: 1 cm of tremor at 30 fps
     lifted = _frames(pose[None] + [0.0, 0.3, 0.0] + np.arange(T)[:, None, None] * [0.01, 0.0, 0.02])
     assert float(judge.foot_skating(lifted, floor)) < 0.01               # a foot in the air may move
-    assert float(judge.lift(still)) < 1e-4 and float(judge.lift(lifted)) < 1e-4     # a glide is no step
-    stepping = np.repeat(pose[None], T, 0)
-    stepping[:, metrics.FEET[:2], 1] += 0.1 * (np.arange(T) % 2)[:, None]        # one foot up 10 cm, down
-    assert float(judge.lift(_frames(stepping))) == pytest.approx(0.1 * 30 * 2 / 4, rel=0.01)   # 2 of 4 joints
-    assert torch.allclose(judge.pose(glide), judge.pose(still), atol=1e-5)  # travel is not posture
-    raised = np.repeat(pose[None], T, 0)
-    raised[:, metrics.HANDS, 1] += 0.4                                   # both wrists 40 cm higher
-    moved = (judge.pose(_frames(raised)) - judge.pose(still))[0].norm(dim=-1)
-    assert moved[metrics.HANDS].tolist() == pytest.approx([0.4, 0.4], rel=1e-4) and float(moved.sum()) < 0.81
 
 
 def test_a_rollout_is_drawn_from_the_model_and_its_losses_reach_the_weights(bandai_bvh):
@@ -255,9 +246,8 @@ def test_a_rollout_is_drawn_from_the_model_and_its_losses_reach_the_weights(band
     assert torch.equal(x[:, :11], w[:, :11]) and not torch.allclose(x[:, 11:], w[:, 11:])
     losses = judge.losses(model, w, emotion, torch.tensor([0, 1, 1]), torch.full((3, 16), 0.5),
                           torch.Generator().manual_seed(0))
-    assert set(losses) == {"rollout_emotion", "rollout_limbs", "rollout_feet", "rollout_jerk", "rollout_pose",
-                           "rollout_lift"}
-    sum(losses.values()).backward()
+    assert set(losses) == {"rollout_emotion", "rollout_limbs", "rollout_feet", "rollout_jerk"}
+    (losses["rollout_emotion"] + losses["rollout_limbs"] + losses["rollout_jerk"]).backward()
     mixture = model.mdn_head.weight.grad
     assert mixture is not None and mixture.abs().sum() > 0 and torch.isfinite(mixture).all()
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.emotion_head.parameters())  # frozen

@@ -48,8 +48,6 @@ class Options:
     w_rollout_limbs: float = 1.0      # its arms, legs, trunk as fast as the real continuation's (log-ratio²)
     w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
     w_rollout_jerk: float = 1.0       # its limbs no jerkier than the real ones (log-ratio over, squared)
-    w_rollout_pose: float = 0.0       # its joints, on average, where the real ones are (m, root-relative)
-    w_rollout_lift: float = 0.0       # its feet rising and falling as fast as the real ones (log-ratio²)
 
 
 class WindowSampler:
@@ -137,8 +135,7 @@ def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
         # while they weigh nothing there is no rollout to generate
         share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
         rollout = {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
-                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk,
-                   "rollout_pose": share * o.w_rollout_pose, "rollout_lift": share * o.w_rollout_lift}
+                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk}
         if sum(rollout.values()) > 0:
             weights |= rollout
     return weights
@@ -192,15 +189,7 @@ class Rollout:
       and what it did with them read as happy;
     - feet: a foot near the floor does not slide faster than the real continuation's do;
     - jerk: the limbs' jerk (third difference) is no more than the real continuation's, so the
-      limbs move as the real ones do rather than tremble;
-    - pose: each joint's mean root-relative position is the real continuation's. Fed its own
-      frames, the model of 2026-12-04 let every label's hands sink (wrists 0.01-0.03 m above the
-      pelvis, real 0.05-0.19) and normal, hands down, read as sad;
-    - lift: the feet rise and fall as fast as the real continuation's. That model's legs moved at
-      real speed and its root travelled at 0.7-1.4x real, but its ankles stayed within 5 cm of the
-      floor (real: 10-12 cm) and stepped a tenth to a half as often: it glided. Matched on the
-      feet's mean height instead, it stepped more in four labels, less in normal and proud, and
-      slid more (happy 2.4x real).
+      limbs move as the real ones do rather than tremble.
 
     The eval reads emotion with a classifier of its own (models.metrics), never this head."""
 
@@ -252,7 +241,7 @@ class Rollout:
         CONTACT of `floor`, (B,), with a soft edge so the weight has a gradient)."""
         raw = f * self.std + self.mean
         feet = self._local(f)[..., self.FEET, :]                                       # (B, T, 4, 3)
-        height = self.foot_height(f)
+        height = feet[..., 1] + raw[..., :1]                                            # world height
         # frame t's feet in frame t-1's heading: the root's step plus the turned local position
         yaw = raw[:, 1:, 3, None]
         cos, sin = torch.cos(yaw), torch.sin(yaw)
@@ -263,22 +252,10 @@ class Rollout:
         down = torch.sigmoid((floor[:, None, None] + self.CONTACT - height[:, 1:]) / 0.01)
         return (down * speed).sum((1, 2)) / down.sum((1, 2)).clamp_min(1.0)
 
-    def foot_height(self, f: torch.Tensor) -> torch.Tensor:
-        """(B, T, 4) the feet's world height (m)."""
-        return self._local(f)[..., self.FEET, 1] + (f * self.std + self.mean)[..., :1]
-
     def floor(self, f: torch.Tensor) -> torch.Tensor:
         """(B,) the lowest foot height in each window (real frames: where its floor is)."""
-        return self.foot_height(f).amin((1, 2))
-
-    def lift(self, f: torch.Tensor) -> torch.Tensor:
-        """(B,) how fast the feet rise and fall (m/s, world height): steps lift and set them down,
-        a shuffle keeps them low (and a foot held up is no step either)."""
-        return torch.diff(self.foot_height(f), dim=1).abs().mean((1, 2)) * self.fps
-
-    def pose(self, f: torch.Tensor) -> torch.Tensor:
-        """(B, J, 3) the mean root-relative position of each joint over f: the posture."""
-        return self._local(f).mean(1)
+        raw = f * self.std + self.mean
+        return (self._local(f)[..., self.FEET, 1] + raw[..., :1]).amin((1, 2))
 
     def losses(self, model: SoloModel, w: torch.Tensor, emotion: torch.Tensor, labels: torch.Tensor,
                pace: torch.Tensor, rng: torch.Generator) -> dict[str, torch.Tensor]:
@@ -291,14 +268,11 @@ class Rollout:
         eps = 0.05   # m/s: a standing body's speed is noise, not a ratio worth matching
         jolt = 1.0   # m/s³: likewise a standing body's jerk
         floor = self.floor(w)
-        still = 0.02  # m/s: feet rising and falling this slowly are as good as still
         return {
             "rollout_emotion": (named * asked).sum() / asked.sum().clamp_min(1),
             "rollout_limbs": ((self.limb_speed(gen) + eps).log() - (self.limb_speed(real) + eps).log()).pow(2).mean(),
             "rollout_feet": F.relu(self.foot_skating(gen, floor) - self.foot_skating(real, floor)).mean(),
             "rollout_jerk": F.relu((self.jerk(gen) + jolt).log() - (self.jerk(real) + jolt).log()).pow(2).mean(),
-            "rollout_pose": (self.pose(gen) - self.pose(real)).norm(dim=-1).mean(),
-            "rollout_lift": ((self.lift(gen) + still).log() - (self.lift(real) + still).log()).pow(2).mean(),
         }
 
 

@@ -381,7 +381,7 @@
       520,
       22
      ],
-     "text": "variance (0.5-20), energy (0.25-4: 1 is the emotion's own pace), intensity (0-4: 1 as trained, 2 a caricature)",
+     "text": "variance (0.5-20), energy (0.25-4: 1 is the emotion's own pace), intensity (0-4: 1 as trained, 2 the daemon's start, 3+ a caricature)",
      "numinlets": 1,
      "numoutlets": 0
     }

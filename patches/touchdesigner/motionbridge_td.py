@@ -108,7 +108,8 @@ sends = node(panelexecuteDAT, "mb_controls_exec", 200, 400)
 sends.par.panels = " ".join(f"{controls.path}/{n}" for n in LABELS + list(ranges))
 sends.par.valuechange = True
 sends.text = f"""# a slider moved -> its OSC message (sliders run 0-1; variance, energy and intensity are mapped
-# onto their ranges: the first two on a log scale, intensity linearly, 0.25 of the way is 1, the model as trained)
+# onto their ranges: the first two on a log scale, intensity linearly, 0.25 of the way is 1, the model as trained;
+# 0.5 is 2, where the daemon starts)
 RANGES = {ranges!r}
 def onValueChange(panelValue, prev):
     name = panelValue.owner.name
