@@ -37,7 +37,7 @@ def test_pure_data_patch_draws_the_dancer_beside_another_client_and_its_slider_m
             ["pd", "-nogui", "-nosound", "-nomidi", "-noprefs", "-stderr",
              "-open", str(PATCHES / "puredata" / "motionbridge.pd"), "-open", str(tmp_path / "driver.pd"),
              "-send", f"motionbridge-ports {daemon.address[1]} {pd_port}", "-send", "motionbridge-trace 1",
-             "-send", "motionbridge-energy 1.5", "-send", "motionbridge-intensity 2"],
+             "-send", "motionbridge-energy 1.5", "-send", "motionbridge-intensity 3"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         drawn, other = [], []
         deadline = time.monotonic() + 60                  # 40 frames of 20 bones, read as pd prints them
@@ -48,7 +48,7 @@ def test_pure_data_patch_draws_the_dancer_beside_another_client_and_its_slider_m
             (drawn if line.startswith("DRAWN:") else other).append(line.rstrip("\n"))
         assert wait_until(lambda: daemon.engine.target[0, daemon.engine.labels.index("tired")] > 0.3)
         assert wait_until(lambda: daemon.engine.params[0].energy == 1.5)
-        assert wait_until(lambda: daemon.engine.params[0].intensity == 2.0)   # the shipped model is guided
+        assert wait_until(lambda: daemon.engine.params[0].intensity == 3.0)   # the shipped model is guided (it starts at 2)
         assert f"127.0.0.1:{pd_port}" in [f"{h}:{p}" for h, p in daemon.subscribers.targets]
         proc.terminate()
         proc.communicate(timeout=5)
