@@ -280,7 +280,7 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
 
 def cmd_eval_solo(args: argparse.Namespace) -> None:
     from models.sampling import SamplingParams
-    from models.solo.evaluate import BODY, contexts, evaluate
+    from models.solo.evaluate import contexts, evaluate
     model, meta = load_model(args.checkpoint, "solo", args.device)
     ds, _ = load_dataset(args.data)
     params = dataclass_from_args(SamplingParams, args)
@@ -289,9 +289,15 @@ def cmd_eval_solo(args: argparse.Namespace) -> None:
         result = evaluate(model, meta, ds, params, args.minutes, args.seed, advance)
     if args.json:
         print(json.dumps(result, indent=2))
-        return
-    table = Table(title=f"solo model, {args.minutes:g}-minute rollouts per label from {len(result['starts'])} starts "
-                        f"× {result['draws']} (sampler {params.sampler}): generated / real")
+    else:
+        show_eval_solo(result)
+
+
+def show_eval_solo(result: dict) -> None:
+    """`eval solo`'s result as a person reads it: a row per label, generated beside real."""
+    from models.solo.evaluate import BODY
+    table = Table(title=f"solo model, {result['minutes']:g}-minute rollouts per label from {len(result['starts'])} "
+                        f"starts × {result['draws']} (sampler {result['sampler']['sampler']}): generated / real")
     units = {"limb_speed": "{:.2f} m/s", "arm_speed": "{:.2f} m/s", "leg_speed": "{:.2f} m/s",
              "hand_height": "{:+.2f} m", "trunk_lean": "{:.0f}°", "cadence": "{:.2f}/s",
              "foot_skating": "{:.2f} m/s", "jerk": "{:.0f}", "bone_error": "{:.1%}", "frozen": "{:.1%}"}
