@@ -133,6 +133,18 @@ def action(clip_name: str) -> str:
     return parts[1] if len(parts) == 4 and parts[0].startswith("dataset-") else clip_name
 
 
+def mirrored_action(name: str) -> str:
+    """The action a clip shows when mirrored left to right: a walk to the left becomes one to the right."""
+    return "-".join({"left": "right", "right": "left"}.get(w, w) for w in name.split("-"))
+
+
+def named_actions(names: list[str]) -> list[str]:
+    """The actions clips with these names show, in order, where every name says one (Bandai's
+    do); none where any does not, since then an action is only a clip's own name."""
+    acts = [action(n) for n in names]
+    return sorted(set(acts)) if names and all(a != n for a, n in zip(acts, names)) else []
+
+
 def resample(p: np.ndarray, src_fps: float, fps: float) -> np.ndarray:
     """Linear resampling along axis 0; an integer ratio keeps every k-th frame exactly."""
     if abs(src_fps - fps) < 1e-6:

@@ -27,11 +27,13 @@ class Condition:
     params: list[SamplingParams]                     # one per performer
     poses: list[Tracked | None] = field(default_factory=list)   # per performer: a pose that came since the last frame
     mode: str = "solo"                               # solo | partner | duet (families say which they play)
+    actions: list[str | None] = field(default_factory=list)  # per performer: the action asked, None for none
     extra: dict = field(default_factory=dict)        # the show's own live values (bridge.params), by name
 
 
 class Live(Protocol):
     labels: list[str]          # the checkpoint's emotion labels, in order
+    actions: list[str]         # what /action may ask of it (walk, bow…); none for a model not trained on actions
     performers: int
     fps: float
     modes: tuple[str, ...]     # what /mode may ask of it; it starts in the first

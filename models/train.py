@@ -155,11 +155,13 @@ def initialise(model: torch.nn.Module, path: str, device, labels: list[str] | No
     source, meta = checkpoint.load(path, device)
     own = model.state_dict()
     theirs = meta.get("labels") or []
-    relabel = {} if not labels or labels == theirs else getattr(model, "label_axes", {})
+    axes = getattr(model, "label_axes", {})
+    relabel = {} if not labels or labels == theirs else axes
     taken = {}
     for name, value in source.state_dict().items():
-        if name in relabel:
-            taken[name] = _by_label(own[name], value, relabel[name], labels, theirs)
+        if name in relabel or labels and name in axes and name in own and own[name].shape != value.shape:
+            # other labels; or more inputs after them (a model that also takes actions)
+            taken[name] = _by_label(own[name], value, axes[name], labels, theirs)
         elif name in own and own[name].shape == value.shape:
             taken[name] = value
     if len(taken) < len(own) / 2:       # a few label-sized layers differ; most differing is another model
@@ -174,12 +176,12 @@ def initialise(model: torch.nn.Module, path: str, device, labels: list[str] | No
 def _by_label(own: torch.Tensor, theirs: torch.Tensor, axis: int, labels: list[str], their_labels: list[str]
               ) -> torch.Tensor:
     """`own` with the slices of `theirs` along `axis` for each label both lists name, and for the
-    entries after the labels (inputs that are not labels, such as the pace)."""
+    entries after the labels (inputs that are not labels, such as the pace) as far as both have them."""
     out = own.clone()
     for i, name in enumerate(labels):
         if name in their_labels:
             out.select(axis, i).copy_(theirs.select(axis, their_labels.index(name)))
-    for k in range(own.shape[axis] - len(labels)):
+    for k in range(min(own.shape[axis] - len(labels), theirs.shape[axis] - len(their_labels))):
         out.select(axis, len(labels) + k).copy_(theirs.select(axis, len(their_labels) + k))
     return out
 

@@ -40,7 +40,7 @@ def test_windows_carry_the_label_of_their_own_clip(fixture_dataset):
     for c in range(ds.n_clips):
         ds.features[c][:] = ds.labels[c] * ds.feature_std + ds.feature_mean
     sampler = WindowSampler(ds, list(range(ds.n_clips)), length=8, mirror=False, seed=3)
-    windows, labels, pace = sampler.batch(2000)
+    windows, labels, pace, _ = sampler.batch(2000)
     assert set(labels) == {0, 1} and pace.shape == (2000, 8)
     np.testing.assert_allclose(windows[:, :, 10], np.repeat(labels[:, None], 9, 1), atol=1e-4)
 
@@ -125,7 +125,7 @@ def test_balanced_windows_come_evenly_by_label_and_by_action_within_it(bandai_da
         counts = np.array(list(acts.values()))
         assert counts.min() > 0.8 * counts.mean() and counts.max() < 1.2 * counts.mean(), (ds.label_names[label], acts)
     # and the batches themselves follow the weights
-    _, batch_labels, _ = even.batch(3000)
+    _, batch_labels, _, _ = even.batch(3000)
     np.testing.assert_allclose(np.bincount(batch_labels, minlength=len(ds.label_names)) / 3000,
                                1 / len(ds.label_names), atol=0.03)
 

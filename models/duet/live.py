@@ -226,6 +226,7 @@ class DuetLive:
                  seed: int = 0):
         self.soloist = soloist
         self.labels, self.performers, self.fps = soloist.labels, soloist.performers, soloist.fps
+        self.actions = soloist.actions             # what the generated lead is asked to do
         self.unsupported = soloist.unsupported     # the emotion and its guidance shape the generated lead
         self.partner = Partner(model, meta, soloist.performers, seed)
         self.lead_config = lead

@@ -17,7 +17,8 @@ KIND = "solo"
 
 
 def check(base: Path, meta: dict, config: Config) -> None:
-    """What a solo checkpoint needs beyond the shared fields: each label's pace."""
+    """What a solo checkpoint needs beyond the shared fields: each label's pace, and the names of
+    the actions it takes (where it takes any)."""
     pace = meta.get("pace")
     if pace is None:
         raise CheckpointError(f"{base}.json: a solo model from before pace conditioning; retrain it with "
@@ -25,6 +26,11 @@ def check(base: Path, meta: dict, config: Config) -> None:
     if not isinstance(pace, dict) or any(not isinstance(pace.get(x), (int, float)) or isinstance(pace.get(x), bool)
                                          or not 0 < pace[x] < 100 for x in meta["labels"]):
         raise CheckpointError(f"{base}.json: pace must give every label a positive speed (m/s)")
+    actions = meta.get("actions", [])
+    if not isinstance(actions, list) or len(actions) != config.n_actions or len(set(actions)) != len(actions) or not all(
+            isinstance(x, str) and 0 < len(x) <= 32 for x in actions):
+        raise CheckpointError(f"{base}.json: actions must name the model's {config.n_actions} actions "
+                              "(different names, 1-32 characters)")
 
 
 def make_live(model: Model, meta: dict, performers: int = 1, seed: int = 0, stage: float = 0.0):

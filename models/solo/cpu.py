@@ -72,9 +72,11 @@ class CpuStep:
         self.ln_f, self.mdn = norm(model.ln_f), linear(model.mdn_head)
         self.frequencies = frequencies(self.head_dim)
 
-    def step(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache) -> SoloOutput:
-        """The next-frame mixture after one new frame x (B, F), with emotion (B, L) and pace (B,);
-        `cache` (a fresh KVCache, or one only this has stepped) is updated in place."""
+    def step(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache,
+             action: torch.Tensor | None = None) -> SoloOutput:
+        """The next-frame mixture after one new frame x (B, F), with emotion (B, L), pace (B,) and
+        action (B, A) or None; `cache` (a fresh KVCache, or one only this has stepped) is updated in
+        place."""
         c, H, D = self.config, self.heads, self.head_dim
         pace_in = pace_feature(pace).numpy()                          # the model's own encoding of the pace
         x, emotion = x.numpy(), emotion.numpy()
@@ -85,7 +87,8 @@ class CpuStep:
         turn = rotary_turn((cache.start + cache.seen) * self.frequencies)   # float64 angles, as `rotary` takes
         slot, n = cache.seen % c.context, min(cache.seen + 1, c.context)
 
-        cond = apply(gelu(apply(np.concatenate([emotion, pace_in], -1), self.condition_1)), self.condition_2)
+        action = np.zeros((B, c.n_actions), np.float32) if action is None else action.numpy()
+        cond = apply(gelu(apply(np.concatenate([emotion, pace_in, action], -1), self.condition_1)), self.condition_2)
         h = apply(x, self.frame_in) + cond
         for i, b in enumerate(self.blocks):
             if b["ada"] is None:

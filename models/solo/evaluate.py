@@ -123,11 +123,27 @@ def asked(meta: dict, ds: MotionDataset, labels: np.ndarray) -> np.ndarray:
     return emotion
 
 
+def action_schedule(meta: dict, ds: MotionDataset, shared: list[str], frames: int) -> list[tuple[int, str]]:
+    """What a rollout of `frames` asks its body to do, for a model that takes actions: each of the
+    actions the real baseline is read on (`shared`) that the model knows, in turn, for a share of the
+    rollout as large as that action's share of the real frames. The generated windows then show
+    what the real ones show, as much of each; without actions asked, a model does what it pleases,
+    and a body that glides where real ones walk is read as another emotion. [] for a model that
+    takes no actions."""
+    known = [a for a in shared if a in meta.get("actions", [])]
+    if not known:
+        return []
+    real = np.array([sum(ds.clip_length(c) for c in range(ds.n_clips) if action(ds.clip_names[c]) == a)
+                     for a in known], dtype=np.float64)
+    starts = np.round(np.concatenate([[0], np.cumsum(real)[:-1]]) / real.sum() * frames).astype(int)
+    return [(int(t), a) for t, a in zip(starts, known)]
+
+
 @torch.inference_mode()
 def rollouts(model, meta: dict, ds: MotionDataset, params: SamplingParams, frames: int, seed: int,
-             held: list[int], progress=None) -> np.ndarray:
+             held: list[int], progress=None, actions: list[tuple[int, str]] = ()) -> np.ndarray:
     """(1 + len(held), frames, L, DRAWS, J, 3): every label's rollouts from the rest pose and from
-    each held-out clip in `held`."""
+    each held-out clip in `held`, asked for `actions` (action_schedule)."""
     emotion = asked(meta, ds, np.repeat(np.arange(len(ds.label_names)), DRAWS))    # label-major
     L = len(ds.label_names)
     mean, std = np.asarray(meta["feature_mean"]), np.asarray(meta["feature_std"])
@@ -138,7 +154,7 @@ def rollouts(model, meta: dict, ds: MotionDataset, params: SamplingParams, frame
             n = min(model.config.context, ds.clip_length(clip))
             gen.warm_up((ds.features[clip][:n, 0] - mean) / std, emotion)
         done = k * frames
-        p = gen.rollout(emotion, frames, params, progress and (lambda t: progress(done + t)))
+        p = gen.rollout(emotion, frames, params, progress and (lambda t: progress(done + t)), actions)
         out.append(p.reshape(frames, L, DRAWS, *p.shape[2:]))
     return np.stack(out)
 
@@ -156,7 +172,9 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
     bones = median_bones([ds.clip(c)[:, 0] for c in range(ds.n_clips)])[1:]        # the real median, bone by bone
 
     held = contexts(ds, model)
-    made = rollouts(model, meta, ds, params, int(minutes * 60 * fps), seed, held, progress)
+    frames = int(minutes * 60 * fps)
+    schedule = action_schedule(meta, ds, real["actions"], frames)
+    made = rollouts(model, meta, ds, params, frames, seed, held, progress, schedule)
     made = made[:, int(SKIP_S * fps):]                                            # (S, T, L, D, J, 3)
 
     per_label, predicted, truth = {}, [], []
@@ -180,6 +198,8 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
     return {
         "sampler": vars(params), "minutes": minutes, "labels": labels,
         "starts": ["rest pose"] + [ds.clip_names[c] for c in held], "draws": DRAWS,
+        "actions_asked": {a: round((end - t) / fps, 1) for (t, a), end in
+                          zip(schedule, [t for t, _ in schedule[1:]] + [frames])},
         "window_s": WINDOW_S, "stride_s": STRIDE_S,
         "real_baseline": {"method": "leave-one-action-out", **real},
         "accuracy": {"generated_balanced": balanced, "generated_pooled": pooled,

@@ -38,6 +38,7 @@ class SoloLive:
         # on a CPU the model steps in NumPy, about twice as fast at one frame (see models.solo.cpu)
         self.stepper = CpuStep(model) if self.device.type == "cpu" else model
         self.labels: list[str] = list(meta["labels"])
+        self.actions: list[str] = list(meta.get("actions", []))
         self.fps = float(meta.get("fps", 30.0))
         self.mean = np.asarray(meta["feature_mean"], dtype=np.float32)
         self.std = np.asarray(meta["feature_std"], dtype=np.float32)
@@ -135,7 +136,7 @@ class SoloLive:
         energy = np.array([p.energy for p in params])
         target = self._target_pace(emotion, energy, self.paces)
         asked = torch.as_tensor(target * np.exp(self.drive), dtype=torch.float32, device=self.device)
-        out = self._run(self.prev, e, asked, self.cache, [p.intensity for p in params])
+        out = self._run(self.prev, e, asked, self.cache, [p.intensity for p in params], self._actions(condition.actions))
         self.noise = wander(self.noise, NOISE_CORRELATION, self.generator)
         noise = self.noise @ self.limbs
         nxt, component = torch.empty_like(self.prev), torch.empty_like(self.component)
@@ -197,19 +198,32 @@ class SoloLive:
         self._run(self.prev, self.prev.new_full((B, L), 1.0 / L), self.prev.new_ones(B), self._scratch)
         self._scratch.seen -= 1                    # the same slot next time: the scratch never grows
 
+    def _actions(self, names: list[str | None]) -> torch.Tensor | None:
+        """Each performer's action asked, by name → one-hot rows (B, A); None when none is asked of
+        anyone (or the model takes no actions). A name the model does not know asks for none
+        (the protocol refuses such names before they get here)."""
+        if not self.actions or not any(names):
+            return None
+        rows = torch.zeros(self.performers, len(self.actions), device=self.device)
+        for p, name in enumerate(names[:self.performers]):
+            if name in self.actions:
+                rows[p, self.actions.index(name)] = 1.0
+        return rows
+
     def _run(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache,
-             intensity: list[float] | None = None) -> SoloOutput:
+             intensity: list[float] | None = None, action: torch.Tensor | None = None) -> SoloOutput:
         """The model's next-frame mixture for every performer. A guided model steps each
         performer twice in one batch, with its emotion and with none (each pass keeps its own rows
         of the cache), and the intensity s moves the mixture from the pass without towards the
         pass with, and beyond: 0 ignores the emotion, 1 is the pass with it, exactly (torch.lerp
         returns its end at weight 1), 2 doubles what the emotion changes. Sigma stays the
-        conditional pass's: guidance says where the body goes, not how freely."""
+        conditional pass's: guidance says where the body goes, not how freely. Both passes are
+        asked for the same action: guidance steers by the emotion alone."""
         if not self.guided:
-            return self.stepper.step(x, emotion, pace, cache)
+            return self.stepper.step(x, emotion, pace, cache, action)
         B = x.shape[0]
         both = self.stepper.step(torch.cat([x, x]), torch.cat([emotion, torch.zeros_like(emotion)]),
-                               torch.cat([pace, pace]), cache)
+                                 torch.cat([pace, pace]), cache, None if action is None else torch.cat([action, action]))
         if intensity is None:
             return both
         s = torch.as_tensor(intensity, dtype=torch.float32, device=self.device)[:, None]
@@ -250,11 +264,16 @@ class SoloLive:
         logp = torch.log_softmax(self.head.pool(windows.flatten(0, 1)), -1)
         return (logp.view(b, G, -1) @ target.unsqueeze(-1))[..., 0]
 
-    def rollout(self, emotion: np.ndarray, frames: int, params: SamplingParams, progress=None) -> np.ndarray:
-        """World positions (frames, B, J, 3) for a fixed emotion."""
+    def rollout(self, emotion: np.ndarray, frames: int, params: SamplingParams, progress=None,
+                actions: list[tuple[int, str | None]] = ()) -> np.ndarray:
+        """World positions (frames, B, J, 3) for a fixed emotion; `actions` asks every performer for
+        an action from a frame on, [(frame, name), …] in order (none until the first)."""
         out = np.empty((frames, self.performers, len(self.mean[motion.ROOT_FEATURES:]) // 3, 3), dtype=np.float32)
         condition = Condition(np.asarray(emotion, dtype=np.float32), [params] * self.performers)
+        changes = dict(actions)
         for t in range(frames):
+            if t in changes:
+                condition.actions = [changes[t]] * self.performers
             out[t] = self.step(condition)
             if progress:
                 progress(t + 1)

@@ -71,6 +71,7 @@ class KVCache:
 class SoloConfig:
     n_features: int = 67        # 4 root + 21 joints × 3
     n_labels: int = 7           # the checkpoint's own label list
+    n_actions: int = 0          # what a body can be asked to do (walk, bow…): the checkpoint's action list
     context: int = 64           # frames of attention window (about 2 s at 30 fps)
     n_layer: int = 4
     n_head: int = 4
@@ -87,6 +88,7 @@ class SoloConfig:
                 raise ValueError(text)
         need(self.n_features == 67, f"n_features must be 67 (the canonical skeleton's features), got {self.n_features}")
         need(1 <= self.n_labels <= 64, f"n_labels must be 1-64, got {self.n_labels}")
+        need(0 <= self.n_actions <= 64, f"n_actions must be 0-64, got {self.n_actions}")
         need(1 <= self.context <= 4096, f"context must be 1-4096 frames, got {self.context}")
         need(1 <= self.n_layer <= 64, f"n_layer must be 1-64, got {self.n_layer}")
         need(1 <= self.n_head <= 64, f"n_head must be 1-64, got {self.n_head}")
@@ -222,7 +224,8 @@ def pace_feature(pace: torch.Tensor) -> torch.Tensor:
 
 class SoloModel(nn.Module):
     # the tensors indexed by label, and along which axis (models.train.initialise copies them
-    # label by label when fine-tuning on another label list); the pace follows the labels
+    # label by label when fine-tuning on another label list); the pace, then the actions, follow
+    # the labels
     label_axes = {"condition_in.0.weight": 1, "emotion_head.out.weight": 0, "emotion_head.out.bias": 0}
 
     def __init__(self, config: SoloConfig):
@@ -230,8 +233,8 @@ class SoloModel(nn.Module):
         self.config = config
         C, Fd, G = config.n_embd, config.n_features, config.n_mix
         self.frame_in = Linear(Fd, C)
-        # conditioning: the emotion weights and the pace, per frame
-        self.condition_in = Sequential(Linear(config.n_labels + 1, C), gelu(), Linear(C, C))
+        # conditioning: the emotion weights, the pace and the action asked (one-hot, or none), per frame
+        self.condition_in = Sequential(Linear(config.n_labels + 1 + config.n_actions, C), gelu(), Linear(C, C))
         self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
         self.ln_f = LayerNorm(C)
         self.mean_head = Linear(C, Fd)
@@ -241,6 +244,8 @@ class SoloModel(nn.Module):
         for block in self.blocks:
             if block.ada is not None:
                 nn.init.zeros_(block.ada.weight)
+        # zero too: a model fine-tuned to take actions starts as the one it came from, whatever is asked
+        nn.init.zeros_(self.condition_in[0].weight[:, config.n_labels + 1:])
 
     @staticmethod
     def _init_weights(m: nn.Module) -> None:
@@ -262,18 +267,23 @@ class SoloModel(nn.Module):
         sigma = F.softplus(raw[..., G + G * Fd:].unflatten(-1, (G, Fd))) + 1e-3
         return raw[..., :G], mu, sigma
 
-    def condition(self, emotion: torch.Tensor, pace: torch.Tensor) -> torch.Tensor:
-        """emotion (..., L) weights and pace (...) m/s → (..., C), added to each frame's input."""
-        return self.condition_in(torch.cat([emotion, pace_feature(pace)], dim=-1))
+    def condition(self, emotion: torch.Tensor, pace: torch.Tensor, action: torch.Tensor | None = None) -> torch.Tensor:
+        """emotion (..., L) weights, pace (...) m/s and action (..., A) one-hot (zeros or None: no
+        action asked) → (..., C), added to each frame's input."""
+        if action is None:
+            action = emotion.new_zeros(*emotion.shape[:-1], self.config.n_actions)
+        return self.condition_in(torch.cat([emotion, pace_feature(pace), action], dim=-1))
 
     def forward(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, targets: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None) -> SoloOutput:
+                labels: torch.Tensor | None = None, action: torch.Tensor | None = None) -> SoloOutput:
         """x (B, T, F) normalised frames, emotion (B, L) soft weights, pace (B, T) the mean joint
-        speed (m/s) over the second after each frame. With targets (B, T, F), the next frames, the
-        output carries the keypoint MSE, MDN NLL and velocity losses; with labels (B,) too, the
-        emotion losses."""
+        speed (m/s) over the second after each frame, action (B, A) one-hot or zeros (None: none).
+        With targets (B, T, F), the next frames, the output carries the keypoint MSE, MDN NLL and
+        velocity losses; with labels (B,) too, the emotion losses."""
         B, T, _ = x.shape
-        c = self.condition(emotion.unsqueeze(1).expand(-1, T, -1), pace)
+        if action is not None:
+            action = action.unsqueeze(1).expand(-1, T, -1)
+        c = self.condition(emotion.unsqueeze(1).expand(-1, T, -1), pace, action)
         h = self.frame_in(x) + c
         i = torch.arange(T, device=x.device)
         offset = i[:, None] - i[None, :]
@@ -301,15 +311,16 @@ class SoloModel(nn.Module):
     # inference mode, not just no_grad: it skips autograd's version counting and view tracking,
     # which at one frame of a few hundred small ops is a fifth of the step on a CPU
     @torch.inference_mode()
-    def step(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache) -> SoloOutput:
-        """The next-frame distribution after one new frame x (B, F), with emotion (B, L) and pace
-        (B,); `cache` (start with `new_cache()`) is updated in place."""
+    def step(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache,
+             action: torch.Tensor | None = None) -> SoloOutput:
+        """The next-frame distribution after one new frame x (B, F), with emotion (B, L), pace (B,)
+        and action (B, A) or None; `cache` (start with `new_cache()`) is updated in place."""
         c = self.config
         if cache.k is None:
             shape = (c.n_layer, x.shape[0], c.n_head, c.context, c.n_embd // c.n_head)
             cache.k, cache.v = x.new_zeros(shape), x.new_zeros(shape)
         rot = rotary(np.array([cache.start + cache.seen]), c.n_embd // c.n_head, x.device)
-        cond = self.condition(emotion, pace).unsqueeze(1)
+        cond = self.condition(emotion, pace, action).unsqueeze(1)
         h = self.frame_in(x).unsqueeze(1) + cond
         for i, block in enumerate(self.blocks):
             h = block.step(h, cache.k[i], cache.v[i], cache.seen, rot, cond)

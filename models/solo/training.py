@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from .. import checkpoint, metrics, motion, schedules, skeleton
 from ..body import median_bones
-from ..dataset import MotionDataset, action
+from ..dataset import MotionDataset, action, mirrored_action, named_actions
 from ..sampling import SamplingParams, draw, held, skeleton_noise, wander
 from ..train import TrainConfig
 from .live import LIMB_CORRELATION, NOISE_CORRELATION
@@ -43,6 +43,7 @@ class Options:
     mirror: bool = True
     balance: bool = True              # windows drawn evenly by label, and by action within a label
     drop_emotion: float = 0.1         # share of windows shown no emotion: what guidance steers away from
+    drop_action: float = 0.25         # share of windows shown no action: what a body does when none is asked
     rollout: int = 0                  # frames each window's end is generated free-running (0: none)
     w_rollout_emotion: float = 1.0    # the rollout named as its emotion by the frozen emotion head
     w_rollout_limbs: float = 1.0      # its arms, legs, trunk as fast as the real continuation's (log-ratio²)
@@ -51,7 +52,7 @@ class Options:
 
 
 class WindowSampler:
-    """Random training windows, each drawn with the label of the clip it came from.
+    """Random training windows, each drawn with the label and the action of the clip it came from.
 
     A window and its label are read from one clip index in one place, so no shuffle can pair
     motion with another clip's label (the seed code shuffled them separately).
@@ -64,7 +65,7 @@ class WindowSampler:
     """
 
     def __init__(self, ds: MotionDataset, clips: list[int], length: int, mirror: bool, seed: int,
-                 balance: bool = False):
+                 balance: bool = False, actions: list[str] = ()):
         self.length = length + 1          # inputs and their next frames
         self.clips = [c for c in clips if ds.clip_length(c) >= self.length]
         if not self.clips:
@@ -74,23 +75,32 @@ class WindowSampler:
                          for c in self.clips] if mirror else None
         self.pace = [motion.pace(ds.clip(c)[:, 0], ds.fps, limbs=True) for c in self.clips]
         self.labels = np.array([ds.labels[c] for c in self.clips])
+        # each clip's index in `actions`, the model's action list; -1 for one it does not name
+        acts = [action(ds.clip_names[c]) for c in self.clips]
+        index = {a: i for i, a in enumerate(actions)}
+        self.actions = np.array([index.get(a, -1) for a in acts], dtype=np.int64)
+        self.mirrored_actions = np.array([index.get(mirrored_action(a), -1) for a in acts], dtype=np.int64)
         windows = np.array([len(f) - self.length + 1 for f in self.features], dtype=np.float64)
-        self.weights = balanced(windows, self.labels, [action(ds.clip_names[c]) for c in self.clips]) if balance \
+        self.weights = balanced(windows, self.labels, acts) if balance \
             else windows / windows.sum()
         self.rng = np.random.default_rng(seed)
 
-    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(windows (B, length+1, F) float32, labels (B,) int64, pace of the input frames
-        (B, length) float32)."""
+        (B, length) float32, actions (B,) int64, -1 for none)."""
         picks = self.rng.choice(len(self.clips), size=size, p=self.weights)
         windows = np.empty((size, self.length, self.features[0].shape[1]), dtype=np.float32)
         pace = np.empty((size, self.length - 1), dtype=np.float32)
+        actions = self.actions[picks]
         for b, k in enumerate(picks):
-            source = self.mirrored[k] if self.mirrored is not None and self.rng.random() < 0.5 else self.features[k]
+            mirrored = self.mirrored is not None and self.rng.random() < 0.5
+            source = self.mirrored[k] if mirrored else self.features[k]
+            if mirrored:
+                actions[b] = self.mirrored_actions[k]
             start = self.rng.integers(0, len(source) - self.length + 1)
             windows[b] = source[start:start + self.length]
             pace[b] = self.pace[k][start:start + self.length - 1]
-        return windows, self.labels[picks], pace
+        return windows, self.labels[picks], pace, actions
 
 
 def balanced(windows: np.ndarray, labels: np.ndarray, actions: list[str]) -> np.ndarray:
@@ -204,7 +214,7 @@ class Rollout:
         self.limbs = skeleton_noise(skeleton.PARENTS, LIMB_CORRELATION, motion.ROOT_FEATURES).to(device)
 
     def generate(self, model: SoloModel, w: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor,
-                 rng: torch.Generator) -> torch.Tensor:
+                 rng: torch.Generator, action: torch.Tensor | None = None) -> torch.Tensor:
         """Real frames w (B, T+1, F), normalised → the same window with its last `frames` generated."""
         B, T1, Fd = w.shape
         start = T1 - self.frames
@@ -212,7 +222,7 @@ class Rollout:
         p = self.SAMPLING
         noise, last = torch.randn((B, Fd), generator=rng).to(w.device), None
         for t in range(start, T1):
-            out = model(x, emotion, pace[:, :t])
+            out = model(x, emotion, pace[:, :t], action=action)
             pi, mu, sigma = out.pi_logits[:, -1], out.mu[:, -1], out.sigma[:, -1]        # (B, G), (B, G, F)
             last = draw(held(pi.detach(), last, p.hold), rng)
             if t > start:
@@ -258,8 +268,8 @@ class Rollout:
         return (self._local(f)[..., self.FEET, 1] + raw[..., :1]).amin((1, 2))
 
     def losses(self, model: SoloModel, w: torch.Tensor, emotion: torch.Tensor, labels: torch.Tensor,
-               pace: torch.Tensor, rng: torch.Generator) -> dict[str, torch.Tensor]:
-        x = self.generate(model, w, emotion, pace, rng)
+               pace: torch.Tensor, rng: torch.Generator, action: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        x = self.generate(model, w, emotion, pace, rng, action)
         gen, real = x[:, -self.frames - 1:], w[:, -self.frames - 1:]      # with the frame before, for speeds
         frozen = {k: v.detach() for k, v in model.emotion_head.named_parameters()}
         logits = torch.func.functional_call(model.emotion_head, frozen, (gen,))
@@ -279,15 +289,21 @@ class Rollout:
 def withheld(emotion: torch.Tensor, share: float, rng: torch.Generator) -> torch.Tensor:
     """Emotion weights (B, L) with a random `share` of rows zeroed: the model learns motion with no
     emotion asked beside motion with one, and live guidance (SoloLive._run) steers by the
-    difference. The emotion head's losses keep every window's label."""
+    difference. The emotion head's losses keep every window's label. Actions are withheld the same
+    way, so that a body asked for none still moves as it pleases."""
     if share <= 0:
         return emotion
     keep = torch.rand(emotion.shape[0], generator=rng).to(emotion.device) >= share
     return emotion * keep[:, None]
 
 
+def one_hot(index: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices (B,) → one-hot rows (B, n), a row of zeros where the index is -1 (none)."""
+    return F.one_hot(index.clamp_min(0), n).float() * (index >= 0)[:, None] if n else index.new_zeros(len(index), 0).float()
+
+
 def _teacher_force(model: SoloModel, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, keep: float,
-                   rng: torch.Generator) -> torch.Tensor:
+                   rng: torch.Generator, action: torch.Tensor | None = None) -> torch.Tensor:
     """Replace a share of input frames with the model's own prediction of them, so it learns
     to carry on from its imperfect output rather than freeze or drift in long rollouts."""
     if keep >= 1.0:
@@ -295,21 +311,22 @@ def _teacher_force(model: SoloModel, x: torch.Tensor, emotion: torch.Tensor, pac
     own = x
     with torch.no_grad():
         for _ in range(2):   # predictions made from predictions: errors as they compound live
-            own = torch.cat([x[:, :1], model(own, emotion, pace).mean[:, :-1]], dim=1)
+            own = torch.cat([x[:, :1], model(own, emotion, pace, action=action).mean[:, :-1]], dim=1)
     use_real = torch.rand(x.shape[:2], generator=rng, device="cpu").to(x.device) < keep
     return torch.where(use_real.unsqueeze(-1), x, own)
 
 
 @torch.no_grad()
-def validate(model: SoloModel, sampler: WindowSampler, n_labels: int, device, bone_loss: BoneLoss,
+def validate(model: SoloModel, sampler: WindowSampler, device, bone_loss: BoneLoss,
              batches: int = 8, batch_size: int = 32) -> dict[str, float]:
     """Losses on held-out windows, and how often the emotion head names their label."""
     totals: dict[str, float] = {}
     correct = 0
+    c = model.config
     for _ in range(batches):
-        w, labels, pace = (torch.from_numpy(a).to(device) for a in sampler.batch(batch_size))
-        emotion = torch.nn.functional.one_hot(labels, n_labels).float()
-        out = model(w[:, :-1], emotion, pace, w[:, 1:], labels)
+        w, labels, pace, actions = (torch.from_numpy(a).to(device) for a in sampler.batch(batch_size))
+        emotion = one_hot(labels, c.n_labels)
+        out = model(w[:, :-1], emotion, pace, w[:, 1:], labels, one_hot(actions, c.n_actions))
         out.losses["bone"] = bone_loss(out.mu, w[:, 1:])
         for k, v in out.losses.items():
             totals[k] = totals.get(k, 0.0) + float(v) / batches
@@ -327,6 +344,9 @@ class Task:
 
     def __init__(self, ds: MotionDataset, config: SoloConfig, options: Options):
         config.n_labels, config.n_features = len(ds.label_names), ds.feature_mean.shape[0]
+        # the actions the training clips' names say (none for data whose names do not)
+        self.actions = named_actions([ds.clip_names[c] for c in ds.split(heldout=False)])
+        config.n_actions = len(self.actions)
         config.check()
         if not 0 <= options.rollout < config.context:
             raise ValueError(f"rollout must be 0 to context - 1 ({config.context - 1}) frames, got {options.rollout}")
@@ -352,9 +372,10 @@ class Task:
             ds.feature_mean = np.asarray(source["feature_mean"], dtype=np.float32)
             ds.feature_std = np.asarray(source["feature_std"], dtype=np.float32)
         self.batches = WindowSampler(ds, ds.split(heldout=False), c.context, o.mirror, tc.seed * 1000 + rank + step,
-                                     o.balance)
+                                     o.balance, self.actions)
         held = ds.split(heldout=True)
-        self.held = WindowSampler(ds, held or ds.split(heldout=False), c.context, False, tc.seed + 7)
+        self.held = WindowSampler(ds, held or ds.split(heldout=False), c.context, False, tc.seed + 7,
+                                  actions=self.actions)
         self.rng = torch.Generator().manual_seed(tc.seed + rank)
         self.bone_loss = BoneLoss(ds.feature_mean, ds.feature_std, device)
         self.rollout = Rollout(o.rollout, ds.fps, ds.feature_mean, ds.feature_std, device)
@@ -362,27 +383,28 @@ class Task:
     def losses(self, model, step: int) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         """One training batch through `model` (perhaps wrapped in DDP): its losses and their weights."""
         tc, o, device = self.tc, self.options, self.device
-        w, labels, pace = (torch.from_numpy(a).to(device) for a in self.batches.batch(tc.batch_size))
-        emotion = withheld(torch.nn.functional.one_hot(labels, self.config.n_labels).float(), o.drop_emotion, self.rng)
+        w, labels, pace, actions = (torch.from_numpy(a).to(device) for a in self.batches.batch(tc.batch_size))
+        emotion = withheld(one_hot(labels, self.config.n_labels), o.drop_emotion, self.rng)
+        act = withheld(one_hot(actions, self.config.n_actions), o.drop_action, self.rng)
         plain = model.module if hasattr(model, "module") else model
         keep = schedules.teacher_forcing(step, tc.steps, o.teacher_forcing_floor)
-        x = _teacher_force(plain, w[:, :-1], emotion, pace, keep, self.rng)
+        x = _teacher_force(plain, w[:, :-1], emotion, pace, keep, self.rng, act)
         # noisy inputs, clean targets: the model learns to steer back towards real motion, which
         # is what keeps a free-running rollout from drifting off over minutes
         x = x + o.input_noise * torch.randn(x.shape, generator=self.rng).to(device)
-        out = model(x, emotion, pace, w[:, 1:], labels)
+        out = model(x, emotion, pace, w[:, 1:], labels, act)
         out.losses["bone"] = self.bone_loss(out.mu, w[:, 1:])
         weights = loss_weights(step, tc, o)
         if "rollout_emotion" in weights:
-            out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng)
+            out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng, act)
         return out.losses, weights
 
     def validate(self, model: SoloModel) -> dict[str, float]:
-        return validate(model, self.held, self.config.n_labels, self.device, self.bone_loss)
+        return validate(model, self.held, self.device, self.bone_loss)
 
     def meta(self) -> dict:
         ds = self.ds
-        return {"labels": ds.label_names, "fps": ds.fps,
+        return {"labels": ds.label_names, "actions": self.actions, "fps": ds.fps,
                 **self.paces,
                 "guidance": self.options.drop_emotion > 0, "bone_lengths": self.bones.tolist(),
                 "feature_mean": ds.feature_mean.tolist(), "feature_std": ds.feature_std.tolist()}
