@@ -256,9 +256,13 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
     weights = np.eye(len(meta["labels"]), dtype=np.float32) if every else parse_emotion(args.emotion, meta["labels"])[None]
     params = dataclass_from_args(SamplingParams, args)
     gen = make_live(model, meta, performers=len(weights), seed=args.seed)
+    action = None if args.action == "none" else args.action
+    if action is not None and action not in gen.actions:
+        raise CommandError(f"--action {action}: " + (f"this model knows none, {', '.join(gen.actions)}" if gen.actions
+                                                     else "this model was not trained on actions"))
     frames = int(args.seconds * gen.fps)
     with _progress("generate", frames) as advance:
-        p = gen.rollout(weights, frames, params, advance)
+        p = gen.rollout(weights, frames, params, advance, [(0, action)])
     if every:
         from models.render import render_frames, tile, write_animation
         clips = [render_frames(p[:, [k]], skeleton.PARENTS, size=(200, 250), caption=name)
@@ -269,13 +273,14 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
     p, weights = p[:, 0], weights[0]
     asked = {name: round(float(w), 4) for name, w in zip(meta["labels"], weights) if w > 0}
     if out.suffix == ".npy":
-        save_npy(out, p, skeleton.JOINTS, skeleton.PARENTS, gen.fps, emotion=asked, sampler=vars(params),
-                 seed=args.seed, checkpoint=str(args.checkpoint or "default"))
+        save_npy(out, p, skeleton.JOINTS, skeleton.PARENTS, gen.fps, emotion=asked, action=action,
+                 sampler=vars(params), seed=args.seed, checkpoint=str(args.checkpoint or "default"))
     else:
         from models.render import render_frames, write_animation
-        caption = " ".join(f"{k} {v:.2f}" for k, v in asked.items())
+        caption = " ".join(f"{k} {v:.2f}" for k, v in asked.items()) + (f", {action}" if action else "")
         write_animation(render_frames(p[:, None], skeleton.PARENTS, caption=caption), out, gen.fps)
-    console.print(f"wrote {out}: {frames} frames ({args.seconds:g} s at {gen.fps:g} fps), emotion {asked}")
+    console.print(f"wrote {out}: {frames} frames ({args.seconds:g} s at {gen.fps:g} fps), emotion {asked}"
+                  + (f", action {action}" if action else ""))
 
 
 def cmd_eval_solo(args: argparse.Namespace) -> None:
@@ -826,6 +831,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
     p.add_argument("--emotion", default="normal", help="label=weight,... e.g. happy=0.7,sad=0.3; all: every "
                                                       "label side by side (.gif, .mp4)")
+    p.add_argument("--action", default="none", help="what the body is asked to do (walk, bow…: the model's "
+                   "actions); none: as it pleases")
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--out", required=True, help=".npy (positions + JSON sidecar), .gif or .mp4")
     p.add_argument("--seed", type=int, default=0)

@@ -16,7 +16,7 @@ from . import osc
 from .engine import Engine
 from .midi import Event
 from .midimap import MidiMap, preset
-from .protocol import ProtocolError, SetLabel, SetPoseLayout, interpret, whole_numbers
+from .protocol import ProtocolError, SetAction, SetLabel, SetPoseLayout, interpret, whole_numbers
 from .status import Midi, Stats
 from .status import Control as ControlStatus
 from .transport import Address, Transport
@@ -91,7 +91,7 @@ class Control:
         e = self.engine
         try:
             commands = interpret(address, args, e.labels, sender, self.pose_layout, e.performers, e.generator.modes,
-                                 e.generator.unsupported)
+                                 e.generator.unsupported, e.generator.actions)
         except ProtocolError as error:
             return str(error)
         for command in commands:
@@ -167,9 +167,12 @@ class Control:
                 learned = self.midi_map.learned
                 self.midi_map.learned = None
             for c in commands:
-                # a mapping file may name a label this model lacks
+                # a mapping file may name a label or an action this model lacks
                 if isinstance(c, SetLabel) and isinstance(c.label, str) and c.label not in self.engine.labels:
                     self.stats.error("midi", f"MIDI: no label {c.label!r} in this model")
+                    continue
+                if isinstance(c, SetAction) and c.action is not None and c.action not in self.engine.generator.actions:
+                    self.stats.error("midi", f"MIDI: no action {c.action!r} in this model")
                     continue
                 self.engine.submit(c)
             if learned is not None:

@@ -272,11 +272,11 @@ class Daemon:
             subscribers=[f"{h}:{p_}" for h, p_ in self.transport.subscribers.targets],
             subscriber_limit=self.config.subscribers,
             sampler={"name": p.sampler, **{name: e.value(name) for name in PARAMS if name != "fps"}},
-            labels=list(e.labels), poses_received=e.poses_received,
+            labels=list(e.labels), actions=list(e.generator.actions), poses_received=e.poses_received,
             performers=[Performer(rounded(e.target[i]), rounded(frame.emotion[i] if frame else np.zeros(L)),
                                   rounded(frame.recognised[i] if frame else np.zeros(L)),
                                   round(float(measured[i]), 2), round(float(asked[i]), 2),
-                                  leads[i] if leads else "", *partners[i]) for i in range(P)],
+                                  leads[i] if leads else "", *partners[i], e.actions[i] or "") for i in range(P)],
             midi=self.control.midi(self.midi.status),
         )
 

@@ -62,6 +62,8 @@ def _performers(s: Snapshot, room: int) -> Table:
     for j, name in enumerate(s.labels):
         t.add_row(name, *(bar(p.current[j]) + Text(" ") + bar(p.recognised[j], style="magenta") for p in shown))
     t.add_row("pace m/s", *(f"{p.pace_target:.2f} / {p.pace:.2f}" for p in shown))
+    if s.actions:
+        t.add_row("action", *(p.action or Text("none", style="grey50") for p in shown))
     if any(p.lead for p in shown):
         t.add_row("lead", *(Text(p.lead, style="yellow" if "waiting" in p.lead else "green") for p in shown))
         t.add_row("partner limbs m/s", *(f"{p.partner_limbs:.2f} (×{p.partner_gain:.1f})" for p in shown))

@@ -19,8 +19,8 @@ from models.live import Condition, Live, Tracked
 from models.sampling import SamplingParams
 
 from .params import PARAMS
-from .protocol import (Command, Reseed, Reset, SetEmotion, SetLabel, SetMode, SetParam, SetPoseLayout, SetPreset,
-                       TrackedPoses, tracked_pose)
+from .protocol import (Command, Reseed, Reset, SetAction, SetEmotion, SetLabel, SetMode, SetParam, SetPoseLayout,
+                       SetPreset, TrackedPoses, tracked_pose)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class Engine:
         self.mix = 0.0
         self.show = {p.name: p.default for p in PARAMS.values() if p.default is not None}
         self.mode = generator.modes[0]
+        self.actions: list[str | None] = [None] * P    # what each body is asked to do (/action); none at first
         self.pose_layout, self.pose_space = pose_layout, pose_space
         self._fresh: dict[int, tuple] = {}      # performer → a pose that came since the last frame
         self.poses_received = 0
@@ -113,6 +114,11 @@ class Engine:
             case SetParam(name=name, value=value):
                 for p in rows:
                     self.params[p] = dataclasses.replace(self.params[p], **{name: value})
+            case SetAction(action=action):
+                if action is not None and action not in self.generator.actions:
+                    raise ValueError(f"action {action} is not one this model knows")
+                for p in rows:
+                    self.actions[p] = action
             case SetMode(mode=mode):
                 if mode not in self.generator.modes:
                     hint = "" if len(self.generator.modes) > 1 else " (serve --partner plays partner and duet)"
@@ -190,7 +196,7 @@ class Engine:
         self._glide_t += dt
         t = np.clip(self._glide_t / np.maximum(self.glide, 1e-9), 0.0, 1.0)     # a glide of 0 lands at once
         self.current = self._glide_from + (self.target - self._glide_from) * t[:, None]
-        condition = Condition(self.current, self.params, self._fresh_poses(), self.mode, self.show)
+        condition = Condition(self.current, self.params, self._fresh_poses(), self.mode, self.show, list(self.actions))
         positions = self.generator.step(condition)
         frame = Frame(self.frame, time, positions, self.generator.recognised, self.current.copy())
         self.frame += 1

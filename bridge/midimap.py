@@ -9,7 +9,8 @@ A mapping file (TOML):
     port = "nanoKONTROL"      # substring of the port name; "" matches every port
     channel = 1               # 1-16; 0 = any
     cc = 16                   # or: note = 36
-    param = "variance"        # a live parameter (bridge.params); emotion/<label> for one label's weight
+    param = "variance"        # a live parameter (bridge.params); emotion/<label> for one label's weight;
+                              # a button: reset, sampler/<name>, preset/a|b, action/<name> (or action/none)
     min = 0.5
     max = 20.0
     curve = "exponential"     # linear | exponential
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .params import PARAMS
-from .protocol import Command, Reset, SetLabel, SetParam
+from .protocol import Command, Reset, SetAction, SetLabel, SetParam
 
 # what a knob may sweep, and how, unless a mapping says otherwise (declared in bridge.params)
 CONTINUOUS = {p.name: (*p.knob, p.curve) for p in PARAMS.values() if p.knob}
@@ -48,9 +49,9 @@ class Mapping:
         if (self.cc is None) == (self.note is None):
             raise ValueError(f"mapping for {self.param}: give exactly one of cc or note")
         continuous = self.param in CONTINUOUS or self.param.startswith("emotion/")
-        if not continuous and self.param not in TRIGGERS:
+        if not continuous and not self.is_trigger(self.param):
             raise ValueError(f"unknown parameter {self.param!r}; continuous: {', '.join(CONTINUOUS)}, "
-                             f"emotion/<label>; triggers: {', '.join(TRIGGERS)}")
+                             f"emotion/<label>; triggers: {', '.join(TRIGGERS)}, action/<name>")
         lo, hi, curve = CONTINUOUS.get(self.param, (0.0, 1.0, "linear"))
         self.min = lo if self.min is None else self.min
         self.max = hi if self.max is None else self.max
@@ -64,7 +65,11 @@ class Mapping:
 
     @property
     def continuous(self) -> bool:
-        return self.param not in TRIGGERS
+        return not self.is_trigger(self.param)
+
+    @staticmethod
+    def is_trigger(param: str) -> bool:
+        return param in TRIGGERS or param.startswith("action/") and len(param) > len("action/")
 
     def matches(self, port: str, kind: str, channel: int, number: int) -> bool:
         own = self.cc if kind == "cc" else self.note if kind == "note" else None
@@ -208,17 +213,21 @@ def setting(param: str, value: float) -> Command:
 def trigger(param: str) -> Command:
     if param == "reset":
         return Reset()
+    if param.startswith("action/"):
+        name = param.split("/", 1)[1]
+        return SetAction(None if name == "none" else name)
     if param.startswith("sampler/"):
         return SetParam("sampler", param.split("/", 1)[1])
     return SetParam("mix", 0.0 if param == "preset/a" else 1.0)
 
 
 SHIPPED_LABELS = ("normal", "happy", "sad", "angry", "proud", "not-confident", "tired")
+PRESET_ACTIONS = ("none", "walk", "walk-back", "walk-left", "walk-right", "run", "bow")   # the shipped model's
 
 
 def preset(name: str, labels: list[str] | tuple[str, ...] = SHIPPED_LABELS) -> MidiMap:
     """Built-in maps: `nanokontrol2` (Korg factory CCs, channel 1: the first seven faders weigh the
-    model's first seven labels) and `modwheel`."""
+    model's first seven labels; R buttons 2-8 ask for an action, or none) and `modwheel`."""
     if name == "modwheel":
         return MidiMap([Mapping("variance", cc=1)])
     if name == "nanokontrol2":
@@ -229,5 +238,6 @@ def preset(name: str, labels: list[str] | tuple[str, ...] = SHIPPED_LABELS) -> M
         buttons = [Mapping(p, cc=cc, channel=1) for p, cc in
                    [("sampler/mean", 32), ("sampler/random", 33), ("sampler/dynamic", 34), ("sampler/emotion", 35),
                     ("preset/a", 48), ("preset/b", 49), ("reset", 64)]]
-        return MidiMap(faders + knobs + buttons)
+        actions = [Mapping(f"action/{a}", cc=65 + i, channel=1) for i, a in enumerate(PRESET_ACTIONS)]
+        return MidiMap(faders + knobs + buttons + actions)
     raise ValueError(f"unknown MIDI preset {name!r}: nanokontrol2 or modwheel")

@@ -75,6 +75,11 @@ class SetMode(Command):
 
 
 @dataclass(frozen=True)
+class SetAction(Command):
+    action: str | None                      # one of the model's actions; None: none asked
+
+
+@dataclass(frozen=True)
 class Reset(Command):
     pass
 
@@ -175,11 +180,12 @@ def valence_arousal(valence: float, arousal: float, labels: list[str], sharpness
 
 def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None = None,
               pose_layout: str = "canonical", performers: int | None = None,
-              modes: tuple[str, ...] = ("solo",), unsupported: dict[str, str] | None = None) -> list[Command]:
+              modes: tuple[str, ...] = ("solo",), unsupported: dict[str, str] | None = None,
+              actions: list[str] = ()) -> list[Command]:
     """One OSC message → commands, every value checked and in range, so that applying them cannot
     fail. Raises ProtocolError on anything it cannot use. `performers` (None: any number),
-    `modes` and `unsupported` (parameter → why the model has no use for it) are what the running
-    show has."""
+    `modes`, `unsupported` (parameter → why the model has no use for it) and `actions` are what
+    the running show has."""
     performer = None
     if address.startswith("/performer/"):
         m = re.match(r"^/performer/(\d{1,%d})(/.*)$" % MAX_PERFORMER_DIGITS, address)
@@ -229,6 +235,16 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
             hint = "; serve --partner for partner and duet" if "partner" not in modes else ""
             raise ProtocolError(f"mode {mode} is not one this show plays: it plays {', '.join(modes)}{hint}")
         return cmd(SetMode, mode)
+    if address == "/action":
+        name = _string(address, args).strip().lower()
+        if name == "none":
+            return cmd(SetAction, None)
+        if not actions:
+            raise ProtocolError("/action: this model was not trained on actions (train solo on Bandai's named clips)")
+        if name not in actions:
+            raise ProtocolError(f"/action: unknown action {clip(name, 40)!r}; this model knows none, "
+                                f"{', '.join(actions)}")
+        return cmd(SetAction, name)
     if address == "/reset":
         return cmd(Reset)
     if address == "/seed":

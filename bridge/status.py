@@ -60,6 +60,7 @@ class Performer:
     lead: str = ""                  # a duet show: who leads this pair (the tracked dancer, or the soloist)
     partner_limbs: float = 0.0      # ... how fast its partner's limbs move (m/s, root-relative)
     partner_gain: float = 0.0       # ... and the energy governor's gain on them (1: as the network makes them)
+    action: str = ""                # what the body is asked to do (/action); "" for none
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Snapshot:
     subscriber_limit: int = 0
     sampler: dict[str, float | str] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)    # what /action may ask of this model
     poses_received: int = 0
     performers: list[Performer] = field(default_factory=list)
     midi: Midi = field(default_factory=Midi)

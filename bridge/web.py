@@ -247,6 +247,7 @@ def page_schema(engine) -> dict:
     return {
         "labels": list(engine.labels), "names": skeleton.JOINTS, "parents": skeleton.PARENTS,
         "performers": engine.performers, "roles": list(engine.generator.roles), "modes": list(engine.generator.modes), "mode": engine.mode, "fps": engine.fps,
+        "actions": list(engine.generator.actions), "action": engine.actions[0],
         "target": [round(float(w), 3) for w in engine.target[0]],
         "params": [{"name": p.name, "min": p.knob[0], "max": p.knob[1], "curve": p.curve, "meaning": p.meaning,
                     "value": engine.value(p.name)} for p in PARAMS.values() if p.knob is not None],

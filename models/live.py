@@ -27,8 +27,8 @@ class Condition:
     params: list[SamplingParams]                     # one per performer
     poses: list[Tracked | None] = field(default_factory=list)   # per performer: a pose that came since the last frame
     mode: str = "solo"                               # solo | partner | duet (families say which they play)
-    actions: list[str | None] = field(default_factory=list)  # per performer: the action asked, None for none
     extra: dict = field(default_factory=dict)        # the show's own live values (bridge.params), by name
+    actions: list[str | None] = field(default_factory=list)  # per performer: the action asked, None for none
 
 
 class Live(Protocol):

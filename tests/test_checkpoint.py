@@ -91,6 +91,9 @@ def _edit(base, change):
     (lambda m: {**m, "feature_mean": m["feature_mean"][:60]}, "feature_mean must be 67 finite numbers"),
     (lambda m: {**m, "feature_std": [0.0] * 67}, "feature_std must be 67 finite positive numbers"),
     (lambda m: {**m, "pace": {}}, "pace must give every label"),
+    (lambda m: {**m, "actions": ["walk"]}, "actions must name the model's 0 actions"),
+    (lambda m: {**m, "model_args": {**m["model_args"], "n_actions": 2}, "actions": ["walk", "walk"]},
+     "actions must name the model's 2 actions (different names"),
     (lambda m: {**m, "fps": 1e9}, "fps must be a number from 1 to 240"),
 ])
 def test_every_defect_is_one_clear_line_before_anything_is_built(saved, change, says):

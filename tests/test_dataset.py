@@ -154,3 +154,11 @@ def test_sources_joined_by_plus_merge_into_one_dataset(tmp_path, bandai_bvh, sal
     np.testing.assert_allclose(ds.feature_mean, train.mean(0), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="frame rate"):
         dataset.merge([one, build_folder(tmp_path / "two", fps=15.0)])
+
+
+def test_actions_come_from_bandai_names_and_mirror_left_to_right():
+    from models.dataset import mirrored_action, named_actions
+    names = ["dataset-1_walk-left_happy_001", "dataset-2_wave-right-hand_active_002", "dataset-1_bow_sad_001"]
+    assert named_actions(names) == ["bow", "walk-left", "wave-right-hand"]
+    assert named_actions(names + ["happy_01"]) == []          # a clip named by no action: nothing says what any does
+    assert [mirrored_action(a) for a in ("walk-left", "wave-right-hand", "bow")] == ["walk-right", "wave-left-hand", "bow"]

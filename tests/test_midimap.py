@@ -1,6 +1,6 @@
 import pytest
 
-from bridge.protocol import Reset, SetParam
+from bridge.protocol import Reset, SetAction, SetParam
 from bridge.midimap import Mapping, MidiMap, preset
 
 CURRENT = {"variance": 2.0, "temperature": 1.0, "glide": 1.0, "mix": 0.0, "k": 1.0, "emotion_weight": 1.0,
@@ -91,3 +91,14 @@ def test_the_preset_s_emotion_faders_follow_the_model_s_labels():
     nano = preset("nanokontrol2", ["calm", "wild"])
     faders = [m.param for m in nano.mappings if m.param.startswith("emotion/")]
     assert faders == ["emotion/calm", "emotion/wild"]
+
+
+def test_buttons_ask_for_an_action_or_none():
+    m = MidiMap([Mapping("action/walk", note=40), Mapping("action/none", note=41)])
+    assert m.handle("pads", "note", 1, 40, 100, CURRENT) == [SetAction("walk")]
+    assert m.handle("pads", "note", 1, 41, 100, CURRENT) == [SetAction(None)]
+    assert m.handle("pads", "note", 1, 40, 0, CURRENT) == []          # note off
+    nano = {m.param: m.cc for m in preset("nanokontrol2").mappings}
+    assert [nano[f"action/{a}"] for a in ("none", "walk", "bow")] == [65, 66, 71]
+    with pytest.raises(ValueError, match="action/<name>"):
+        Mapping("action/", note=1)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bridge.protocol import ProtocolError, SetLabel, SetParam, interpret, to_metres, valence_arousal
+from bridge.protocol import ProtocolError, SetAction, SetLabel, SetParam, interpret, to_metres, valence_arousal
 
 LABELS = ["normal", "happy", "sad", "angry", "proud", "not-confident", "tired"]
 
@@ -96,3 +96,17 @@ def test_a_parameter_the_model_has_no_use_for_is_refused_with_why():
     with pytest.raises(ProtocolError, match="/intensity: this model was trained without guidance"):
         interpret("/performer/1/intensity", (2.0,), ["normal"], performers=1, unsupported=why)
     assert interpret("/intensity", (2.0,), ["normal"]) == [SetParam("intensity", 2.0)]
+
+
+def test_an_action_is_one_the_model_knows_or_none():
+    acts = ["bow", "walk", "walk-left"]
+    assert one("/action", "walk", actions=acts) == SetAction("walk")
+    assert one("/performer/2/action", "Walk-Left", actions=acts) == SetAction("walk-left", performer=1)
+    assert one("/action", "none", actions=acts) == SetAction(None)
+    assert one("/action", "none") == SetAction(None)            # none is always asked for: nothing to refuse
+    with pytest.raises(ProtocolError, match="unknown action 'moonwalk'; this model knows none, bow, walk, walk-left"):
+        one("/action", "moonwalk", actions=acts)
+    with pytest.raises(ProtocolError, match="not trained on actions"):
+        one("/action", "walk")
+    with pytest.raises(ProtocolError, match="/action takes one string"):
+        one("/action", 3, actions=acts)

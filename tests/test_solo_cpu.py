@@ -6,22 +6,24 @@ from models.solo.cpu import CpuStep
 from test_solo_model import tiny
 
 
-@pytest.mark.parametrize("adaln", [False, True])
-def test_the_numpy_step_equals_the_model_step_past_the_window(adaln):
-    m = tiny(adaln=adaln)
-    with torch.no_grad():      # away from the zero start of the MDN head and the modulation
+@pytest.mark.parametrize("adaln, actions", [(False, 0), (True, 0), (False, 5)])
+def test_the_numpy_step_equals_the_model_step_past_the_window(adaln, actions):
+    m = tiny(adaln=adaln, n_actions=actions)
+    with torch.no_grad():      # away from the zero start of the MDN head, the modulation and the actions
         m.mdn_head.weight.normal_(std=0.5)
+        m.condition_in[0].weight.normal_(std=0.5)
         for block in m.blocks:
             if block.ada is not None:
                 block.ada.weight.normal_(std=0.1)
     x, e = torch.randn(3, 40, 67), torch.softmax(torch.randn(3, 7), -1)     # 40 frames, window of 12
     pace = torch.rand(3, 40) * 2
+    act = torch.eye(actions)[[0, 4, 2]] if actions else None
     fast, reference = CpuStep(m), m
     a, b = m.new_cache(), m.new_cache()
     a.start = b.start = 10 * 3600 * 30           # and late in a show, where positions are large
     with torch.inference_mode():
         for t in range(40):
-            got, want = fast.step(x[:, t], e, pace[:, t], a), reference.step(x[:, t], e, pace[:, t], b)
+            got, want = fast.step(x[:, t], e, pace[:, t], a, act), reference.step(x[:, t], e, pace[:, t], b, act)
             for name in ("pi_logits", "mu", "sigma"):
                 torch.testing.assert_close(getattr(got, name), getattr(want, name), atol=1e-4, rtol=1e-4)
     assert isinstance(a.k, np.ndarray) and a.k.shape[3] == 12 and a.seen == b.seen == 40

@@ -19,18 +19,20 @@ def test_shapes_and_losses():
     assert m.emotion_head(x).shape == (4, 7)
 
 
-@pytest.mark.parametrize("adaln", [False, True])
-def test_incremental_steps_equal_the_full_forward_beyond_the_window(adaln):
-    m = tiny(adaln=adaln)
-    if adaln:      # away from its zero start, so the modulation is really exercised
-        with torch.no_grad():
-            for block in m.blocks:
+@pytest.mark.parametrize("adaln, actions", [(False, 0), (True, 0), (False, 4)])
+def test_incremental_steps_equal_the_full_forward_beyond_the_window(adaln, actions):
+    m = tiny(adaln=adaln, n_actions=actions)
+    with torch.no_grad():      # away from the zero starts, so the modulation and the actions are really exercised
+        m.condition_in[0].weight.normal_(std=0.5)
+        for block in m.blocks:
+            if adaln:
                 block.ada.weight.normal_(std=0.1)
     x, e = torch.randn(2, 40, 67), torch.softmax(torch.randn(2, 7), -1)   # 40 frames, window of 12
     pace = torch.rand(2, 40) * 2
-    full = m(x, e, pace)
+    act = torch.eye(actions)[[3, 1]] if actions else None
+    full = m(x, e, pace, action=act)
     cache = m.new_cache()
-    steps = [m.step(x[:, t], e, pace[:, t], cache) for t in range(40)]
+    steps = [m.step(x[:, t], e, pace[:, t], cache, act) for t in range(40)]
     torch.testing.assert_close(torch.stack([s.mu for s in steps], 1), full.mu, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(torch.stack([s.pi_logits for s in steps], 1), full.pi_logits, atol=1e-4, rtol=1e-4)
     assert cache.k.shape[3] == 12   # the cache never grows past the window

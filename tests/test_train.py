@@ -45,6 +45,57 @@ def test_windows_carry_the_label_of_their_own_clip(fixture_dataset):
     np.testing.assert_allclose(windows[:, :, 10], np.repeat(labels[:, None], 9, 1), atol=1e-4)
 
 
+@pytest.fixture
+def action_dataset(tmp_path, bandai_bvh):
+    """Clips named as Bandai names them: calm walks to the left, wild walks to the right, both bow."""
+    from models.dataset import Clip, assemble
+    p = skeleton.from_bvh(read_bvh(bandai_bvh))[:, None]
+    clips = [Clip(f"dataset-1_{act}_{label}_001", label, p, False)
+             for act, label in [("walk-left", "calm"), ("walk-right", "wild"), ("bow", "calm"), ("bow", "wild")]]
+    ds = assemble(clips, 30.0, "named clips")
+    ds.save(tmp_path / "named.npz")
+    return ds, tmp_path / "named.npz"
+
+
+def test_windows_carry_their_clip_s_action_and_a_mirrored_walk_to_the_left_goes_right(action_dataset):
+    ds, _ = action_dataset
+    task = Task(ds, SoloConfig(context=16, n_layer=1, n_head=2, n_embd=16, n_mix=2), Options())
+    assert task.actions == ["bow", "walk-left", "walk-right"] and task.config.n_actions == 3
+    sampler = WindowSampler(ds, list(range(ds.n_clips)), length=16, mirror=True, seed=0, balance=True,
+                            actions=task.actions)
+    _, labels, _, actions = sampler.batch(4000)
+    calm = labels == ds.label_names.index("calm")
+    walks = calm & (actions != 0)
+    # half of the calm walks to the left are drawn mirrored, and then they are walks to the right
+    assert 0.4 < (actions[walks] == 2).mean() < 0.6
+    assert set(actions) == {0, 1, 2} and (actions >= 0).all()
+    assert 0.4 < (actions[calm] == 0).mean() < 0.6                     # bow and walk drawn evenly in a label
+
+
+def test_data_whose_names_say_no_action_trains_a_model_that_takes_none(fixture_dataset):
+    ds, _ = fixture_dataset                                  # calm_0.bvh, wild_1.bvh…
+    assert Task(ds, SoloConfig(context=16, n_layer=1, n_head=2, n_embd=16, n_mix=2), Options()).actions == []
+
+
+def test_a_model_taught_actions_starts_from_one_that_was_not_as_it_was(fixture_dataset, action_dataset, tmp_path):
+    from models import checkpoint
+    _, plain_data = fixture_dataset                          # labels calm, wild; no actions
+    ds, named = action_dataset
+    pretrained, tuned = tmp_path / "pre", tmp_path / "tuned"
+    assert main(["train", "solo", "--data", str(plain_data), "--out", str(pretrained), "--steps", "5", *TINY]) == 0
+    # at learning rate 0 the checkpoint is where fine-tuning starts: the actions' inputs weigh nothing yet
+    assert main(["train", "solo", "--data", str(named), "--out", str(tuned), "--steps", "1", "--lr", "0",
+                 "--init", str(pretrained), *TINY]) == 0
+    before, _ = checkpoint.load(pretrained)
+    after, meta = checkpoint.load(tuned)
+    assert meta["actions"] == ["bow", "walk-left", "walk-right"] and after.config.n_actions == 3
+    x = torch.randn(2, 10, 67, generator=torch.Generator().manual_seed(0))
+    emotion, pace = torch.eye(2)[[0, 1]], torch.full((2, 10), 0.3)
+    was = before.eval()(x, emotion, pace)
+    now = after.eval()(x, emotion, pace, action=torch.eye(3)[[1, 2]])
+    torch.testing.assert_close(now.mu, was.mu)
+
+
 def test_bone_loss_is_zero_for_real_poses_and_grows_with_a_short_forearm(bandai_bvh):
     f, _ = motion.encode(skeleton.from_bvh(read_bvh(bandai_bvh))[:20])
     mean, std = f.mean(0), f.std(0) + 1e-3
