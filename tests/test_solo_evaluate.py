@@ -87,3 +87,20 @@ def test_eval_asks_a_checkpoint_with_more_labels_for_the_datasets_by_name(bandai
     np.testing.assert_array_equal(asked(palette, ds, np.array([0, 1, 1])), [[0, 0, 1], [1, 0, 0], [1, 0, 0]])
     with pytest.raises(ValueError, match=r"does not know the dataset's labels \['wild'\]"):
         evaluate(None, {"labels": ["calm", "old"]}, ds, SamplingParams())
+
+
+def test_eval_asks_a_model_that_takes_actions_for_the_real_actions_in_their_real_shares(bandai_bvh):
+    from models.solo.evaluate import action_schedule
+    ds = _confounded(bandai_bvh, same_cue_everywhere=True)                 # actions a and b, 600 frames each
+    meta = {"actions": ["b", "jump", "a"]}
+    assert action_schedule(meta, ds, ["a", "b"], 100) == [(0, "a"), (50, "b")]
+    assert action_schedule(meta, ds, ["a", "c"], 100) == [(0, "a")]     # only what the model knows
+    assert action_schedule({"actions": []}, ds, ["a", "b"], 100) == []    # a model without actions: none asked
+
+
+def test_eval_too_short_to_hold_one_window_says_how_long_it_must_be(bandai_bvh):
+    from models.sampling import SamplingParams
+    from models.solo.evaluate import evaluate
+    ds = _confounded(bandai_bvh, same_cue_everywhere=True)
+    with pytest.raises(ValueError, match=r"at least 0.10 minutes .* got 0.05"):
+        evaluate(None, {"labels": ["calm", "wild"]}, ds, SamplingParams(), minutes=0.05)

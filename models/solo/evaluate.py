@@ -167,6 +167,10 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
     if missing:
         raise ValueError(f"the checkpoint does not know the dataset's labels {missing} (it knows {meta['labels']})")
     L = len(labels)
+    shortest = (SKIP_S + WINDOW_S) / 60
+    if minutes < shortest:
+        raise ValueError(f"eval needs rollouts of at least {shortest:.2f} minutes (the first {SKIP_S:g} s are left "
+                         f"out, then one {WINDOW_S:g}-s window), got {minutes:g}")
     real = real_baseline(ds)
     judge, real_read = real.pop("judge"), real.pop("read_as")
     bones = median_bones([ds.clip(c)[:, 0] for c in range(ds.n_clips)])[1:]        # the real median, bone by bone

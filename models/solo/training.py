@@ -45,7 +45,6 @@ class Options:
     drop_emotion: float = 0.1         # share of windows shown no emotion: what guidance steers away from
     drop_action: float = 0.25         # share of windows shown no action: what a body does when none is asked
     rollout: int = 0                  # frames each window's end is generated free-running (0: none)
-    cold: float = 0.5                 # share of rollouts started from the rest pose, not the window's real past
     w_rollout_emotion: float = 1.0    # the rollout named as its emotion by the frozen emotion head
     w_rollout_limbs: float = 1.0      # its arms, legs, trunk as fast as the real continuation's (log-ratio²)
     w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
@@ -269,20 +268,9 @@ class Rollout:
         return (self._local(f)[..., self.FEET, 1] + raw[..., :1]).amin((1, 2))
 
     def losses(self, model: SoloModel, w: torch.Tensor, emotion: torch.Tensor, labels: torch.Tensor,
-               pace: torch.Tensor, rng: torch.Generator, action: torch.Tensor | None = None,
-               cold: int = 0) -> dict[str, torch.Tensor]:
-        """The first `cold` windows are generated from the rest pose (the mean frame) instead of their
-        real past, as a show starts, and judged against the same real continuation: there the past
-        cannot say what the body is doing, only the emotion, the action and the pace can. Carried on
-        from real frames, a walk says it is a walk, and the model of 2026-12-05 fine-tuned with
-        actions on those alone gave them a tenth of the weight it gives the emotion, and ignored them."""
-        n = self.frames
-        rows = [slice(0, cold), slice(cold, None)]
-        starts = [torch.zeros_like(w[:cold, -n - 1:]), w[cold:]]
-        paces = [pace[:cold, -n:], pace[cold:]]
-        gen = torch.cat([self.generate(model, start, emotion[r], p, rng, None if action is None else action[r])[:, -n - 1:]
-                         for r, start, p in zip(rows, starts, paces) if len(start)])
-        real = w[:, -n - 1:]                                              # with the frame before, for speeds
+               pace: torch.Tensor, rng: torch.Generator, action: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        x = self.generate(model, w, emotion, pace, rng, action)
+        gen, real = x[:, -self.frames - 1:], w[:, -self.frames - 1:]      # with the frame before, for speeds
         frozen = {k: v.detach() for k, v in model.emotion_head.named_parameters()}
         logits = torch.func.functional_call(model.emotion_head, frozen, (gen,))
         asked = emotion.sum(-1) > 0
@@ -408,8 +396,7 @@ class Task:
         out.losses["bone"] = self.bone_loss(out.mu, w[:, 1:])
         weights = loss_weights(step, tc, o)
         if "rollout_emotion" in weights:
-            out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng, act,
-                                              round(o.cold * len(w)))
+            out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng, act)
         return out.losses, weights
 
     def validate(self, model: SoloModel) -> dict[str, float]:
