@@ -100,3 +100,22 @@ def solo_model():
 def duet_model():
     """The shipped duet model (serve --partner's default)."""
     return shipped("duet")
+
+
+@pytest.fixture(scope="session")
+def action_model(tmp_path_factory) -> Path:
+    """A tiny solo model trained for a few steps on real clips named as Bandai names them (calm and
+    wild, each walking to the left and bowing), so it takes actions: the shipped model does not."""
+    from bridge.cli import main
+    from models import skeleton
+    from models.bvh import read_bvh
+    from models.dataset import Clip, assemble
+    p = skeleton.from_bvh(read_bvh(need(BANDAI_BVH)))[:, None]
+    clips = [Clip(f"dataset-1_{act}_{label}_001", label, p, False)
+             for act in ("walk-left", "bow") for label in ("calm", "wild")]
+    folder = tmp_path_factory.mktemp("action_model")
+    assemble(clips, 30.0, "named clips").save(folder / "named.npz")
+    assert main(["train", "solo", "--data", str(folder / "named.npz"), "--out", str(folder / "solo"), "--steps", "20",
+                 "--context", "16", "--n-layer", "1", "--n-head", "2", "--n-embd", "32", "--n-mix", "2",
+                 "--batch-size", "4", "--eval-every", "20", "--warmup", "1", "--lr", "1e-2", "--threads", "1"]) == 0
+    return folder / "solo"

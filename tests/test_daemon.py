@@ -483,3 +483,29 @@ def test_a_bundle_that_sets_the_pose_layout_then_sends_a_pose_is_understood(daem
     assert daemon.engine.poses_received == received + 1 and daemon.stats.errors["bad input"] == errors
     client.send_message("/pose/layout", "mediapipe33")
     handled(client, daemon)
+
+
+@liblo
+def test_an_action_sent_by_oscsend_reaches_the_body_and_one_the_model_lacks_is_refused(action_model, daemon, client):
+    d = create(ServeConfig(checkpoint=str(action_model), port=0, out_port=9, glide=0.0, midi="none", dashboard="off"))
+    d.start()
+    c = SimpleUDPClient("127.0.0.1", d.address[1])
+    try:
+        subprocess.run(["oscsend", "localhost", str(d.address[1]), "/action", "s", "walk-left"], check=True)
+        assert wait_until(lambda: d.engine.actions == ["walk-left"])
+        assert wait_until(lambda: d.snapshot.performers and d.snapshot.performers[0].action == "walk-left")
+        assert d.snapshot.actions == ["bow", "walk-left"]
+        c.send_message("/action", "moonwalk")
+        assert [m for m in replies(c) if m.address == "/bridge/error"]     # cut to the request's size; whole below
+        assert any("unknown action 'moonwalk'; this model knows none, bow, walk-left" in text
+                   for _, text in d.stats.recent_errors)
+        subprocess.run(["oscsend", "localhost", str(d.address[1]), "/action", "s", "none"], check=True)
+        assert wait_until(lambda: d.engine.actions == [None])
+    finally:
+        c.close()
+        d.stop()
+    # the shipped model was trained without actions: it says so, and goes on
+    client.send_message("/action", "walk")
+    assert wait_until(lambda: any("/action: this model was not trained on actions" in text
+                                  for _, text in daemon.stats.recent_errors))
+    assert daemon.engine.actions == [None]

@@ -80,3 +80,12 @@ def test_a_duet_show_says_who_leads_and_how_the_partners_limbs_move():
     text = text_of(render(Snapshot(**{**vars(SNAPSHOT), "mode": "partner", "performers": pairs}), height=50, width=120), 120)
     for expected in ("dancer", "soloist (waiting for a dancer)", "partner limbs m/s", "0.61 (×1.4)", "0.58 (×2.0)"):
         assert expected in text, expected
+
+
+def test_a_model_that_takes_actions_shows_what_each_body_is_asked_to_do():
+    bodies = [Performer([0] * 7, [0] * 7, [0] * 7, 0.9, 1.0, action="walk-left"), Performer([0] * 7, [0] * 7, [0] * 7, 0.9, 1.0)]
+    text = text_of(render(Snapshot(**{**vars(SNAPSHOT), "actions": ["bow", "walk-left"], "performers": bodies}),
+                          height=50, width=120), 120)
+    row = next(line for line in text.splitlines() if "action" in line)
+    assert "walk-left" in row and "none" in row
+    assert "action" not in text_of(render(SNAPSHOT, height=50, width=120), 120)   # a model without actions: no row

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bridge.engine import Engine
-from bridge.protocol import SetEmotion, SetMode, SetParam, SetPreset
+from bridge.protocol import SetAction, SetEmotion, SetMode, SetParam, SetPreset
 from models.solo.live import SoloLive
 
 
@@ -42,8 +42,10 @@ def test_unavailable_mode_and_missing_performer_are_reported(engine):
     errors = []
     engine.submit(SetMode("partner", sender=("127.0.0.1", 9)))
     engine.submit(SetEmotion(np.eye(7)[1], performer=5))
+    engine.submit(SetAction("walk"))                          # a mapping file's button, say: this model takes none
     engine.tick(0, on_error=lambda c, e: errors.append(str(e)))
     assert "mode partner is not one this show plays" in errors[0] and "serve --partner" in errors[0] and "performer 6 does not exist" in errors[1]
+    assert errors[2] == "action walk is not one this model knows" and engine.actions == [None, None]
 
 
 def test_batched_performers_move_and_stay_human(engine):

@@ -78,6 +78,9 @@ def test_osc_forwarded_midi_moves_parameters_with_pickup_and_learn(solo_model, t
         assert wait_until(lambda: d.engine.params[0].variance == pytest.approx(20.0))
         c.send_message("/midi/note", [1, 64, 127]); c.send_message("/midi/cc", [1, 34, 127])
         assert wait_until(lambda: d.engine.params[0].sampler == "dynamic")
+        c.send_message("/midi/cc", [1, 66, 127])        # R button 3: walk, which the shipped model was not taught
+        assert wait_until(lambda: any("MIDI: no action 'walk' in this model" in text for _, text in d.stats.recent_errors))
+        assert d.engine.actions == [None]
         c.send_message("/midi/learn", "temperature")
         c.send_message("/midi/cc", [5, 74, 10])
         saved = tmp_path / "map.toml"                    # the status thread writes it, off the frame thread

@@ -159,3 +159,16 @@ def test_the_shipped_dancer_keeps_the_bone_lengths_in_its_checkpoint(solo_model)
     p = np.stack([gen.step(Condition(emotion, [SamplingParams()] * 7)) for _ in range(150)])   # (T, 7, J, 3)
     lengths = np.broadcast_to(np.asarray(meta["bone_lengths"], dtype=np.float32), p.shape[:3])
     np.testing.assert_allclose(joint_bones(p)[..., 1:], lengths[..., 1:], rtol=1e-4)
+
+
+def test_a_body_asked_for_an_action_moves_otherwise_than_one_asked_for_none(action_model):
+    from models import checkpoint
+    model, meta = checkpoint.load(action_model)
+    assert meta["actions"] == ["bow", "walk-left"]
+    runs = {}
+    for asked in (None, "walk-left", "bow"):
+        gen = SoloLive(model, meta, performers=2, seed=3)
+        condition = Condition(np.eye(2, dtype=np.float32), [SamplingParams(sampler="mean")] * 2, actions=[asked] * 2)
+        runs[asked] = np.stack([gen.step(condition) for _ in range(30)])
+    assert not np.allclose(runs["walk-left"], runs[None], atol=1e-4)
+    assert not np.allclose(runs["walk-left"], runs["bow"], atol=1e-4)

@@ -324,3 +324,14 @@ def test_a_labels_pace_is_its_clips_speed_per_second_of_motion(bandai_bvh):
     slow, fast = metrics.limb_speed(stroll[:, 0], 30.0), metrics.limb_speed(dash[:, 0], 30.0)
     assert fast > 2 * slow
     assert label_paces(ds)["calm"] == pytest.approx((150 * slow + 30 * fast) / 180, rel=1e-4)   # held-out clip left out
+
+
+def test_generate_asks_for_an_action_the_model_knows_and_refuses_one_it_does_not(action_model, tmp_path, capsys):
+    clip = tmp_path / "walk.npy"
+    assert main(["generate", "solo", str(action_model), "--emotion", "calm", "--action", "walk-left", "--seconds", "1",
+                 "--out", str(clip)]) == 0
+    assert json.loads(clip.with_suffix(".json").read_text())["action"] == "walk-left"
+    assert main(["generate", "solo", str(action_model), "--emotion", "calm", "--action", "moonwalk", "--out", str(clip)]) == 2
+    assert "--action moonwalk: this model knows none, bow, walk-left" in capsys.readouterr().err
+    assert main(["generate", "solo", "--action", "walk", "--seconds", "1", "--out", str(clip)]) == 2
+    assert "this model was not trained on actions" in capsys.readouterr().err

@@ -56,6 +56,7 @@ def test_a_page_gets_the_schema_then_frames_and_its_commands_are_applied(daemon)
         schema = receive(ws, "schema")
         assert schema["labels"] == daemon.engine.labels and len(schema["parents"]) == 21
         assert {p["name"] for p in schema["params"]} >= {"variance", "energy"}
+        assert schema["actions"] == [] and schema["action"] is None     # the shipped model takes no actions
         first, second = receive(ws, "frame"), receive(ws, "frame")
         assert second["index"] > first["index"] and np.asarray(first["poses"]).shape == (1, 21, 3)
         ws.send(json.dumps({"type": "osc", "address": "/energy", "args": [2.25]}))
@@ -123,6 +124,7 @@ def browser():
 def test_chromium_draws_a_moving_dancer_and_its_slider_moves_the_target(daemon, browser):
     browser.open(daemon.web.url)
     browser.wait_for("window.motionbridge.frames > 10 && window.motionbridge.bbox !== null")
+    assert browser.evaluate("document.getElementById('action-row').hidden") is True   # no actions to ask for
     x0, y0, x1, y1 = browser.evaluate("window.motionbridge.bbox")
     assert y1 - y0 > 0.4 * 700 * 0.6                                  # a figure, not a speck
     before = np.asarray(browser.screenshot(), dtype=int)
