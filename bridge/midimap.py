@@ -222,7 +222,7 @@ def trigger(param: str) -> Command:
 
 
 SHIPPED_LABELS = ("normal", "happy", "sad", "angry", "proud", "not-confident", "tired")
-PRESET_ACTIONS = ("none", "walk", "walk-back", "walk-left", "walk-right", "run", "bow")   # the shipped model's
+PRESET_ACTIONS = ("none", "walk", "walk-back", "walk-left", "walk-right", "run", "bow")   # of Bandai's actions: the walks, run and bow
 
 
 def preset(name: str, labels: list[str] | tuple[str, ...] = SHIPPED_LABELS) -> MidiMap:

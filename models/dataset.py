@@ -139,7 +139,7 @@ def mirrored_action(name: str) -> str:
 
 
 def named_actions(names: list[str]) -> list[str]:
-    """The actions clips with these names show, in order, where every name says one (Bandai's
+    """The actions clips with these names show, sorted, where every name says one (Bandai's
     do); none where any does not, since then an action is only a clip's own name."""
     acts = [action(n) for n in names]
     return sorted(set(acts)) if names and all(a != n for a, n in zip(acts, names)) else []
