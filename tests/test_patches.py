@@ -100,7 +100,8 @@ def test_max_patch_uses_max_objects_is_wired_and_subscribes_on_its_own_port():
         if b["maxclass"] == "message" and b["text"].startswith("/") and not b["text"].startswith("/bridge") \
                 and "$" not in b["text"]:
             address, *args = b["text"].split()
-            interpret(address, tuple(float(a) if a[0].isdigit() else a for a in args), labels, modes=("solo", "partner", "duet"))
+            interpret(address, tuple(float(a) if a[0].isdigit() else a for a in args), labels, modes=("solo", "partner", "duet"),
+                      actions=["bow", "run", "walk"])     # a model trained on actions (the shipped one takes none)
 
 
 # TouchDesigner's documented operator types the builder script may create

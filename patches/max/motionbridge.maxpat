@@ -766,6 +766,78 @@
       ""
      ]
     }
+   },
+   {
+    "box": {
+     "id": "obj-92",
+     "maxclass": "message",
+     "patching_rect": [
+      620,
+      380,
+      90,
+      22
+     ],
+     "text": "/action none",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-93",
+     "maxclass": "message",
+     "patching_rect": [
+      715,
+      380,
+      90,
+      22
+     ],
+     "text": "/action walk",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-94",
+     "maxclass": "message",
+     "patching_rect": [
+      810,
+      380,
+      85,
+      22
+     ],
+     "text": "/action run",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-95",
+     "maxclass": "message",
+     "patching_rect": [
+      900,
+      380,
+      85,
+      22
+     ],
+     "text": "/action bow",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ]
+    }
    }
   ],
   "lines": [
@@ -1205,6 +1277,54 @@
     "patchline": {
      "source": [
       "obj-91",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-92",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-93",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-94",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-95",
       0
      ],
      "destination": [
