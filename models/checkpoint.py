@@ -106,6 +106,14 @@ def _numbers(base: Path, meta: dict, key: str, length: int, positive: bool = Fal
         raise CheckpointError(f"{base}.json: {key} must be {length} finite{' positive' if positive else ''} numbers")
 
 
+def names(values: Any) -> bool:
+    """Whether `values` (from a checkpoint's JSON) is a list of different names of 1-32 characters:
+    its labels, say. Each is checked to be a string before any is hashed, so a list of lists is
+    refused like any other defect rather than raising TypeError."""
+    return isinstance(values, list) and all(isinstance(x, str) and 0 < len(x) <= 32 for x in values) \
+        and len(set(values)) == len(values)
+
+
 def validate(base: Path, meta: Any) -> tuple[type, Any]:
     """Check everything a checkpoint's JSON says before anything is built from it, its family's
     own fields included: the model class and its config. Raises CheckpointError with one line naming the file and the field."""
@@ -118,8 +126,7 @@ def validate(base: Path, meta: Any) -> tuple[type, Any]:
         raise CheckpointError(f"{base}.json: {e}") from None
     config = _config(base, kind, found.Config, meta.get("model_args", {}))
     labels = meta.get("labels")
-    if not isinstance(labels, list) or not 1 <= len(labels) <= MAX_LABELS or not all(
-            isinstance(x, str) and 0 < len(x) <= 32 for x in labels) or len(set(labels)) != len(labels):
+    if not names(labels) or not 1 <= len(labels) <= MAX_LABELS:
         raise CheckpointError(f"{base}.json: labels must be a list of 1-{MAX_LABELS} different names (1-32 characters)")
     if len(labels) != getattr(config, "n_labels", len(labels)):   # a family without emotion labels names its data
         raise CheckpointError(f"{base}.json: {len(labels)} labels, but the model has n_labels {config.n_labels}")

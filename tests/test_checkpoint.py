@@ -94,6 +94,9 @@ def _edit(base, change):
     (lambda m: {**m, "actions": ["walk"]}, "actions must name the model's 0 actions"),
     (lambda m: {**m, "model_args": {**m["model_args"], "n_actions": 2}, "actions": ["walk", "walk"]},
      "actions must name the model's 2 actions (different names"),
+    (lambda m: {**m, "model_args": {**m["model_args"], "n_actions": 1}, "actions": [["walk"]]},
+     "actions must name the model's 1 actions"),
+    (lambda m: {**m, "labels": [[0]] * 7}, "labels must be a list"),
     (lambda m: {**m, "fps": 1e9}, "fps must be a number from 1 to 240"),
 ])
 def test_every_defect_is_one_clear_line_before_anything_is_built(saved, change, says):

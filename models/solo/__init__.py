@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..checkpoint import CheckpointError
+from ..checkpoint import CheckpointError, names
 from .model import SoloConfig as Config
 from .model import SoloModel as Model
 
@@ -27,8 +27,7 @@ def check(base: Path, meta: dict, config: Config) -> None:
                                          or not 0 < pace[x] < 100 for x in meta["labels"]):
         raise CheckpointError(f"{base}.json: pace must give every label a positive speed (m/s)")
     actions = meta.get("actions", [])
-    if not isinstance(actions, list) or len(actions) != config.n_actions or len(set(actions)) != len(actions) or not all(
-            isinstance(x, str) and 0 < len(x) <= 32 for x in actions):
+    if not names(actions) or len(actions) != config.n_actions:
         raise CheckpointError(f"{base}.json: actions must name the model's {config.n_actions} actions "
                               "(different names, 1-32 characters)")
 
