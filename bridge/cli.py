@@ -244,7 +244,7 @@ def load_model(path: str | None, kind: str, device: str = "auto"):
 
 def cmd_generate_solo(args: argparse.Namespace) -> None:
     from models import skeleton
-    from models.emotions import parse_emotion
+    from models.emotions import parse_emotion, resolve_action
     from models.io import save_npy
     from models.sampling import SamplingParams
     from models.solo import make_live
@@ -256,10 +256,10 @@ def cmd_generate_solo(args: argparse.Namespace) -> None:
     weights = np.eye(len(meta["labels"]), dtype=np.float32) if every else parse_emotion(args.emotion, meta["labels"])[None]
     params = dataclass_from_args(SamplingParams, args)
     gen = make_live(model, meta, performers=len(weights), seed=args.seed)
-    action = None if args.action == "none" else args.action
-    if action is not None and action not in gen.actions:
-        raise CommandError(f"--action {action}: " + (f"this model knows none, {', '.join(gen.actions)}" if gen.actions
-                                                     else "this model was not trained on actions"))
+    try:
+        action = resolve_action(args.action, gen.actions)
+    except ValueError as e:
+        raise CommandError(f"--action: {e}") from None
     frames = int(args.seconds * gen.fps)
     with _progress("generate", frames) as advance:
         p = gen.rollout(weights, frames, params, advance, [(0, action)])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models import skeleton
-from models.emotions import resolve
+from models.emotions import resolve, resolve_action
 from models.sampling import SAMPLERS
 
 from .osc import clip
@@ -236,15 +236,10 @@ def interpret(address: str, args: tuple, labels: list[str], sender: tuple | None
             raise ProtocolError(f"mode {mode} is not one this show plays: it plays {', '.join(modes)}{hint}")
         return cmd(SetMode, mode)
     if address == "/action":
-        name = _string(address, args).strip().lower()
-        if name == "none":
-            return cmd(SetAction, None)
-        if not actions:
-            raise ProtocolError("/action: this model was not trained on actions (train solo on Bandai's named clips)")
-        if name not in actions:
-            raise ProtocolError(f"/action: unknown action {clip(name, 40)!r}; this model knows none, "
-                                f"{', '.join(actions)}")
-        return cmd(SetAction, name)
+        try:
+            return cmd(SetAction, resolve_action(_string(address, args), actions))
+        except ValueError as e:
+            raise ProtocolError(f"/action: {e}") from None
     if address == "/reset":
         return cmd(Reset)
     if address == "/seed":

@@ -1,4 +1,4 @@
-"""Emotion names: a model's own labels, and the words people use for them."""
+"""The names a body is asked by: a model's emotion labels (and the words people use for them) and its actions."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,6 +24,18 @@ def resolve(name: str, labels: list[str]) -> int:
     if mapped in labels:
         return labels.index(mapped)
     raise ValueError(f"unknown emotion {name!r}; this model knows: {', '.join(labels)}")
+
+
+def resolve_action(name: str, actions: list[str]) -> str | None:
+    """The action `name` asks of a model that knows `actions`; None for "none", which every model takes."""
+    key = name.strip().lower()
+    if key == "none":
+        return None
+    if not actions:
+        raise ValueError("this model was not trained on actions (train solo on Bandai's named clips)")
+    if key not in actions:
+        raise ValueError(f"unknown action {key[:40]!r}; this model knows none, {', '.join(actions)}")
+    return key
 
 
 def parse_emotion(text: str, labels: list[str]) -> np.ndarray:

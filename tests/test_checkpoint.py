@@ -96,6 +96,10 @@ def _edit(base, change):
      "actions must name the model's 2 actions (different names"),
     (lambda m: {**m, "model_args": {**m["model_args"], "n_actions": 1}, "actions": [["walk"]]},
      "actions must name the model's 1 actions"),
+    (lambda m: {**m, "action_pace": {"normal": {"walk": 0.4}}}, "action_pace must give labels' paces"),
+    (lambda m: {**m, "model_args": {**m["model_args"], "n_actions": 1}, "actions": ["walk"],
+                "action_pace": {"normal": {"walk": float("nan")}}}, "action_pace must give labels' paces"),
+    (lambda m: {**m, "action_pace": {"nobody": {}}}, "action_pace must give labels' paces"),
     (lambda m: {**m, "labels": [[0]] * 7}, "labels must be a list"),
     (lambda m: {**m, "fps": 1e9}, "fps must be a number from 1 to 240"),
 ])

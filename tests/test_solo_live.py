@@ -161,6 +161,20 @@ def test_the_shipped_dancer_keeps_the_bone_lengths_in_its_checkpoint(solo_model)
     np.testing.assert_allclose(joint_bones(p)[..., 1:], lengths[..., 1:], rtol=1e-4)
 
 
+def test_a_body_asked_for_an_action_is_steered_to_that_actions_pace(action_model):
+    """Each label's pace doing each action, where its training clips show it: a calm bow is slow,
+    a calm walk fast; a wild body asked to bow, which its clips never do, keeps wild's pace."""
+    from models import checkpoint
+    model, meta = checkpoint.load(action_model)
+    assert set(meta["action_pace"]["calm"]) == {"bow", "walk-left"}      # train solo writes them
+    meta = {**meta, "pace": {"calm": 0.3, "wild": 0.5}, "action_pace": {"calm": {"bow": 0.1, "walk-left": 0.6}}}
+    gen = SoloLive(model, meta, performers=4)
+    emotion = np.eye(2, dtype=np.float32)[[0, 0, 0, 1]]
+    gen.step(Condition(emotion, [SamplingParams(energy=2.0)] * 4, actions=["bow", "walk-left", None, "bow"]))
+    gen.settle()
+    assert gen.status()["pace_target"] == pytest.approx([0.2, 1.2, 0.6, 1.0])   # times the energy
+
+
 def test_a_body_asked_for_an_action_moves_otherwise_than_one_asked_for_none(action_model):
     from models import checkpoint
     model, meta = checkpoint.load(action_model)

@@ -312,9 +312,10 @@ def test_a_rollout_longer_than_the_window_is_refused(fixture_dataset):
 
 def test_a_labels_pace_is_its_clips_speed_per_second_of_motion(bandai_bvh):
     """A long stroll and a short dash of one label: the governor's target is what the body does
-    second by second, so the stroll's 150 frames weigh five times the dash's 30."""
+    second by second, so the stroll's 150 frames weigh five times the dash's 30. Asked to dash,
+    its target is the dash's own pace."""
     from models.dataset import Clip, assemble
-    from models.solo.training import label_paces
+    from models.solo.training import action_paces, label_paces
     p = skeleton.from_bvh(read_bvh(bandai_bvh))
     loop = np.concatenate([p, p[-2:0:-1]] * 20)
     stroll, dash = loop[:150, None], loop[::3][:30, None]
@@ -324,6 +325,8 @@ def test_a_labels_pace_is_its_clips_speed_per_second_of_motion(bandai_bvh):
     slow, fast = metrics.limb_speed(stroll[:, 0], 30.0), metrics.limb_speed(dash[:, 0], 30.0)
     assert fast > 2 * slow
     assert label_paces(ds)["calm"] == pytest.approx((150 * slow + 30 * fast) / 180, rel=1e-4)   # held-out clip left out
+    paces = action_paces(ds)
+    assert paces["calm"] == {"dash": pytest.approx(fast, rel=1e-4), "walk": pytest.approx(slow, rel=1e-4)}
 
 
 def test_generate_asks_for_an_action_the_model_knows_and_refuses_one_it_does_not(action_model, tmp_path, capsys):
@@ -332,6 +335,6 @@ def test_generate_asks_for_an_action_the_model_knows_and_refuses_one_it_does_not
                  "--out", str(clip)]) == 0
     assert json.loads(clip.with_suffix(".json").read_text())["action"] == "walk-left"
     assert main(["generate", "solo", str(action_model), "--emotion", "calm", "--action", "moonwalk", "--out", str(clip)]) == 2
-    assert "--action moonwalk: this model knows none, bow, walk-left" in capsys.readouterr().err
+    assert "--action: unknown action 'moonwalk'; this model knows none, bow, walk-left" in capsys.readouterr().err
     assert main(["generate", "solo", "--action", "walk", "--seconds", "1", "--out", str(clip)]) == 2
     assert "this model was not trained on actions" in capsys.readouterr().err

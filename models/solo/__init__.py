@@ -18,18 +18,27 @@ KIND = "solo"
 
 def check(base: Path, meta: dict, config: Config) -> None:
     """What a solo checkpoint needs beyond the shared fields: each label's pace, and the names of
-    the actions it takes (where it takes any)."""
+    the actions it takes (where it takes any) with each label's pace doing them."""
     pace = meta.get("pace")
     if pace is None:
         raise CheckpointError(f"{base}.json: a solo model from before pace conditioning; retrain it with "
                               "`motionbridge train solo` (the shipped model already is)")
-    if not isinstance(pace, dict) or any(not isinstance(pace.get(x), (int, float)) or isinstance(pace.get(x), bool)
-                                         or not 0 < pace[x] < 100 for x in meta["labels"]):
+    if not isinstance(pace, dict) or any(not _speed(pace.get(x)) for x in meta["labels"]):
         raise CheckpointError(f"{base}.json: pace must give every label a positive speed (m/s)")
     actions = meta.get("actions", [])
     if not names(actions) or len(actions) != config.n_actions:
         raise CheckpointError(f"{base}.json: actions must name the model's {config.n_actions} actions "
                               "(different names, 1-32 characters)")
+    paces = meta.get("action_pace", {})
+    if not isinstance(paces, dict) or any(label not in meta["labels"] or not isinstance(by, dict)
+                                          or any(a not in actions or not _speed(v) for a, v in by.items())
+                                          for label, by in paces.items()):
+        raise CheckpointError(f"{base}.json: action_pace must give labels' paces (m/s) doing the model's actions")
+
+
+def _speed(v) -> bool:
+    """A pace a body can move at: a number of metres a second, above 0 and well under 100."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 100
 
 
 def make_live(model: Model, meta: dict, performers: int = 1, seed: int = 0, stage: float = 0.0):

@@ -49,6 +49,13 @@ class SoloLive:
         # A model conditioned on the limbs' pace has them as its pace; older ones, apart or not at all
         limbs = meta["pace"] if meta.get("pace_of") == "limbs" else meta.get("limb_pace")
         self.limb_paces = None if limbs is None else np.array([limbs[name] for name in self.labels])
+        # each label's pace doing each action (A, L), where the training clips show it (NaN where
+        # they do not: the label's own pace stands in). Asked to bow, a body is steered to a bow's
+        # pace, not to its emotion's, which is mostly walks'. Only models conditioned on the limbs'
+        # pace have them, so they are the limbs' paces too
+        by_label = meta.get("action_pace", {})
+        self.action_paces = np.array([[by_label.get(name, {}).get(a, np.nan) for name in self.labels]
+                                      for a in self.actions]).reshape(len(self.actions), len(self.labels))
         # the dancers' bone lengths (indexed by joint), where the checkpoint has them: the body is
         # held to them and its planted feet stay put (models.body)
         self.bones = np.asarray(meta["bone_lengths"]) if "bone_lengths" in meta else None
@@ -134,7 +141,7 @@ class SoloLive:
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
         e = e / e.sum(-1, keepdim=True).clamp_min(1e-6)
         energy = np.array([p.energy for p in params])
-        target = self._target_pace(emotion, energy, self.paces)
+        target = self._target_pace(emotion, energy, self._paces(condition.actions))
         asked = torch.as_tensor(target * np.exp(self.drive), dtype=torch.float32, device=self.device)
         out = self._run(self.prev, e, asked, self.cache, [p.intensity for p in params], self._actions(condition.actions))
         self.noise = wander(self.noise, NOISE_CORRELATION, self.generator)
@@ -154,7 +161,8 @@ class SoloLive:
             if self.last_pose is not None:
                 world = plant(world, self.last_pose, self.standing, self.bones)
             self.last_pose = world
-        goal = target if self.limb_paces is None else self._target_pace(emotion, energy, self.limb_paces)
+        apart = self.limb_paces is not None and not self.action_paces.size   # older checkpoints: limbs' paces apart
+        goal = self._target_pace(emotion, energy, self.limb_paces) if apart else target
         self._owed = (nxt, self.prev, world, goal)
         self.prev, self.component = nxt, component
         return world
@@ -210,6 +218,16 @@ class SoloLive:
                 rows[p, self.actions.index(name)] = 1.0
         return rows
 
+    def _paces(self, names: list[str | None]) -> np.ndarray:
+        """Each performer's pace for every label (B, L) m/s: the label's pace doing the action the
+        performer is asked for, where the checkpoint knows it; else the label's own."""
+        out = np.repeat(self.paces[None], self.performers, axis=0)
+        for p, name in enumerate(names[:self.performers]):
+            if name in self.actions:
+                row = self.action_paces[self.actions.index(name)]
+                out[p] = np.where(np.isnan(row), self.paces, row)
+        return out
+
     def _run(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache,
              intensity: list[float] | None = None, action: torch.Tensor | None = None) -> SoloOutput:
         """The model's next-frame mixture for every performer. A guided model steps each
@@ -232,9 +250,10 @@ class SoloLive:
 
     @staticmethod
     def _target_pace(emotion: np.ndarray, energy, paces: np.ndarray) -> np.ndarray:
-        """The pace (m/s) each performer should move at: the emotion's mix of label paces."""
+        """The pace (m/s) each performer should move at: the emotion's mix of label paces, (L,) or
+        each performer's (B, L)."""
         w = np.asarray(emotion, dtype=np.float64)
-        return w @ paces / np.maximum(w.sum(-1), 1e-6) * energy
+        return (w * paces).sum(-1) / np.maximum(w.sum(-1), 1e-6) * energy
 
     def _speed(self, nxt: torch.Tensor, prev: torch.Tensor, world: np.ndarray) -> np.ndarray | None:
         """The last frame's speed (B,) m/s of what the governor steers: the limbs (root-relative

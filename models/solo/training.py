@@ -115,18 +115,35 @@ def balanced(windows: np.ndarray, labels: np.ndarray, actions: list[str]) -> np.
                      for n, label, act in zip(windows, labels, actions)])
 
 
+def _pace(ds: MotionDataset, clips: list[int]) -> float:
+    """The root-relative joint speed (m/s) of these clips, per second of motion (each clip
+    weighted by its length): averaged clip by clip, a 2-s dash counts as much as a 20-s stroll,
+    and the governor held sad's limbs at 0.34 m/s where its clips move at 0.26 m/s a second."""
+    clips = [c for c in clips if ds.clip_length(c) > 1]
+    if not clips:
+        return 0.0
+    speeds = [metrics.limb_speed(ds.clip(c)[:, 0], ds.fps) for c in clips]
+    return float(np.average(speeds, weights=[ds.clip_length(c) for c in clips]))
+
+
 def label_paces(ds: MotionDataset) -> dict[str, float]:
-    """Each label's typical pace: the root-relative joint speed (m/s) of its training clips, per
-    second of motion (each clip weighted by its length). Live generation asks the model for this
+    """Each label's typical pace, over its training clips. Live generation asks the model for this
     pace when given this emotion (times the energy), and the pace governor steers the limbs
-    towards it. Averaged clip by clip instead, a 2-s dash counts as much as a 20-s stroll: the
-    governor held sad's limbs at 0.34 m/s where its clips move at 0.26 m/s a second."""
+    towards it."""
     train = ds.split(heldout=False)
-    out = {}
+    return {name: _pace(ds, [c for c in train if ds.labels[c] == i]) for i, name in enumerate(ds.label_names)}
+
+
+def action_paces(ds: MotionDataset) -> dict[str, dict[str, float]]:
+    """Each label's pace doing each action its training clips show (Bandai's names say which):
+    asked to bow, a body is steered to a bow's pace, not to its emotion's, which is mostly walks'."""
+    train = ds.split(heldout=False)
+    out: dict[str, dict[str, float]] = {}
     for i, name in enumerate(ds.label_names):
-        clips = [c for c in train if ds.labels[c] == i and ds.clip_length(c) > 1]
-        speeds = [metrics.limb_speed(ds.clip(c)[:, 0], ds.fps) for c in clips]
-        out[name] = float(np.average(speeds, weights=[ds.clip_length(c) for c in clips])) if clips else 0.0
+        clips = [c for c in train if ds.labels[c] == i]
+        acts = sorted({action(ds.clip_names[c]) for c in clips})
+        out[name] = {a: _pace(ds, [c for c in clips if action(ds.clip_names[c]) == a]) for a in acts}
+        out[name] = {a: v for a, v in out[name].items() if v > 0}
     return out
 
 
@@ -356,6 +373,8 @@ class Task:
         # model can meet it by travelling while its arms hang (the shipped model until 2026-12-04
         # did). Checkpoints before then hold world paces under "pace", and limb paces apart.
         self.paces = {"pace": label_paces(ds), "pace_of": "limbs"}
+        if self.actions:
+            self.paces["action_pace"] = action_paces(ds)
         # ... and the dancers' bone lengths, which the live body is held to (models.body)
         self.bones = median_bones([ds.clip(c)[:, 0] for c in ds.split(heldout=False)])
 
