@@ -19,11 +19,28 @@ from bridge.transport import socket_drops
 from conftest import handled, udp_bound, wait_until
 
 
+_opened: list = []     # sockets and OSC clients this module's tests opened: see close_what_tests_open
+
+
+def opened(thing):
+    """`thing` (a socket or an OSC client), closed when the test that opened it ends."""
+    _opened.append(thing)
+    return thing
+
+
+@pytest.fixture(autouse=True)
+def close_what_tests_open():
+    before = len(_opened)
+    yield
+    while len(_opened) > before:
+        _opened.pop().close()
+
+
 class Listener:
     """A UDP socket collecting every OSC message sent to it."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = opened(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
@@ -64,6 +81,7 @@ def daemon(solo_model):
     d.listener = out
     yield d
     d.stop()
+    out.sock.close()
 
 
 @pytest.fixture
@@ -181,7 +199,7 @@ def test_bad_input_is_refused_with_what_is_valid_and_the_stream_goes_on(daemon):
     """Each error is counted and shown whole in the status; the reply to the sender says it too,
     cut to the size of the request (a reply never carries more bytes than its request)."""
     before = frame_number(daemon.listener)
-    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw = opened(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     raw.bind(("127.0.0.1", 0))
     raw.settimeout(1.0)
     target = ("127.0.0.1", daemon.address[1])
@@ -221,7 +239,7 @@ def test_a_flood_of_garbage_does_not_stop_the_frames_and_its_sender_is_barred(da
     # the bar outlasts the test however slowly a loaded machine runs it
     monkeypatch.setattr(intake, "BAR_S", 60.0)
     listener = daemon.listener
-    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw = opened(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     raw.bind(("127.0.0.1", 0))
     sender, to = raw.getsockname(), ("127.0.0.1", daemon.address[1])
 
@@ -263,7 +281,7 @@ def test_senders_outside_allow_are_ignored(solo_model):
     d = create(ServeConfig(port=0, out_port=out.port, allow="10.0.0.0/8"))
     d.start()
     try:
-        c = SimpleUDPClient("127.0.0.1", d.address[1])
+        c = opened(SimpleUDPClient("127.0.0.1", d.address[1]))
         c.send_message("/bridge/ping", [])
         c.send_message("/bridge/subscribe", [9])
         assert not replies(c, 0.5)
@@ -295,7 +313,7 @@ def test_liblo_peers_send_and_receive(daemon):
     finally:
         dump.terminate()
         text = dump.communicate(timeout=5)[0]
-        SimpleUDPClient("127.0.0.1", daemon.address[1]).send_message("/bridge/unsubscribe", [port])
+        opened(SimpleUDPClient("127.0.0.1", daemon.address[1])).send_message("/bridge/unsubscribe", [port])
     lines = text.splitlines()
     assert any(" /motion/frame if " in line for line in lines)
     assert any(" /motion/1/pose " + "f" * 63 in line for line in lines)
@@ -326,7 +344,7 @@ def alive_and_streaming(daemon, client_port: int | None = None) -> None:
     before = frame_number(daemon.listener)
     assert wait_until(lambda: frame_number(daemon.listener) > before + 5)
     assert wait_until(lambda: daemon.health and all(v == "ok" for v in daemon.health.values())), daemon.health
-    ping = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ping = opened(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     ping.settimeout(2.0)
     ping.sendto(build("/bridge/ping", 7), ("127.0.0.1", daemon.address[1]))
     assert OscMessage(ping.recvfrom(65536)[0]).params == [7]
@@ -335,7 +353,7 @@ def alive_and_streaming(daemon, client_port: int | None = None) -> None:
 
 def test_every_packet_that_once_silenced_the_daemon_is_refused(daemon):
     from bridge.fuzz import repros
-    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw = opened(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     raw.bind(("127.0.0.1", 0))
     raw.settimeout(0.05)
     refused = sum(daemon.stats.errors.values())
@@ -369,7 +387,7 @@ def test_numbers_that_overflow_cost_no_frame(daemon):
     from bridge.fuzz import bundle, message, repros
     import struct as _struct
     # from six ports, 50 each: one port refused again and again would be barred (test_intake)
-    ports = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(6)]
+    ports = [opened(socket.socket(socket.AF_INET, socket.SOCK_DGRAM)) for _ in range(6)]
     raw = ports[0]
     wek = message("/wek/inputs", "dd", _struct.pack(">dd", 1e200, 1e200))
     refused = daemon.stats.errors["bad input"] + daemon.stats.errors["malformed"]
@@ -390,7 +408,7 @@ def test_subscriptions_churn_while_frames_flow(solo_model):
     d.listener = out
     try:
         socks = [Listener() for _ in range(20)]
-        c = SimpleUDPClient("127.0.0.1", d.address[1])
+        c = opened(SimpleUDPClient("127.0.0.1", d.address[1]))
         end = time.monotonic() + 2.0
         n = 0
         while time.monotonic() < end:       # ~100 subscribe/unsubscribe pairs a second
@@ -489,7 +507,7 @@ def test_a_bundle_that_sets_the_pose_layout_then_sends_a_pose_is_understood(daem
 def test_an_action_sent_by_oscsend_reaches_the_body_and_one_the_model_lacks_is_refused(action_model, daemon, client):
     d = create(ServeConfig(checkpoint=str(action_model), port=0, out_port=9, glide=0.0, midi="none", dashboard="off"))
     d.start()
-    c = SimpleUDPClient("127.0.0.1", d.address[1])
+    c = opened(SimpleUDPClient("127.0.0.1", d.address[1]))
     try:
         subprocess.run(["oscsend", "localhost", str(d.address[1]), "/action", "s", "walk-left"], check=True)
         assert wait_until(lambda: d.engine.actions == ["walk-left"])
