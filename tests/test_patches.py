@@ -107,7 +107,7 @@ def test_max_patch_uses_max_objects_is_wired_and_subscribes_on_its_own_port():
 # TouchDesigner's documented operator types the builder script may create
 TD_OPERATORS = {"oscinCHOP", "oscoutDAT", "timerCHOP", "chopexecuteDAT", "scriptCHOP", "geometryCOMP", "sphereSOP",
                 "cameraCOMP", "lightCOMP", "renderTOP", "containerCOMP", "sliderCOMP", "panelexecuteDAT", "midiinCHOP",
-                "constantMAT"}
+                "constantMAT", "buttonCOMP"}
 
 
 def test_touchdesigner_script_compiles_and_creates_only_documented_operators():
@@ -120,9 +120,16 @@ def test_touchdesigner_script_compiles_and_creates_only_documented_operators():
     assert {"oscinCHOP", "oscoutDAT", "geometryCOMP", "renderTOP", "sliderCOMP", "midiinCHOP"} <= created
     callbacks = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
                  and any(isinstance(t, ast.Attribute) and t.attr == "text" for t in n.targets)]
-    assert len(callbacks) == 4
+    assert len(callbacks) == 5
     texts = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
              for t in n.targets if isinstance(t, ast.Name)}
     for value in callbacks:                       # the callbacks it writes into DATs compile too
         compile(eval(ast.unparse(value), {"LISTEN": 7702, "ranges": {"energy": (0.25, 4.0)}, **texts}), "callback", "exec")
     assert "7702" in source and "/bridge/subscribe" in source
+    # every action button sends an action the daemon accepts from a model trained on actions
+    from bridge.protocol import SetAction, interpret
+    offered = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                   and any(isinstance(t, ast.Name) and t.id == "ACTIONS" for t in n.targets))
+    assert offered[0] == "none" and "walk" in offered
+    for name in offered:
+        assert isinstance(interpret("/action", (name,), ["happy"], actions=["bow", "run", "walk"])[0], SetAction)

@@ -13,6 +13,8 @@ Run it once (right-click the Text DAT > Run Script); running it again rebuilds t
   mb_camera, mb_light, mb_render   Camera COMP, Light COMP, Render TOP: the picture.
   mb_controls    Container COMP of Slider COMPs: one per emotion label, variance, energy, intensity; a Panel
                  Execute DAT sends each change (/emotion/<label>, /variance, /energy, /intensity).
+  mb_actions     Container COMP of radio Button COMPs (none, walk, run, bow); a Panel Execute DAT sends the one
+                 pressed (/action <name>). A model trained without actions refuses all but none, and says why.
   mb_midi        MIDI In CHOP + CHOP Execute DAT: each control change → /midi/cc channel number value.
 The OSC In CHOP's queue adds latency: its Queue parameters can be set low, since the daemon paces frames.
 Only documented operator types and parameters are used.
@@ -20,6 +22,7 @@ Only documented operator types and parameters are used.
 
 LISTEN, DAEMON_HOST, DAEMON_PORT = 7702, "127.0.0.1", 7700
 LABELS = ["normal", "happy", "sad", "angry", "proud", "not-confident", "tired"]   # the shipped solo model's
+ACTIONS = ["none", "walk", "run", "bow"]          # what a model trained on Bandai's named clips can be asked to do
 comp = parent()
 
 
@@ -112,6 +115,8 @@ sends.text = f"""# a slider moved -> its OSC message (sliders run 0-1; variance,
 # 0.5 is 2, where the daemon starts)
 RANGES = {ranges!r}
 def onValueChange(panelValue, prev):
+    if panelValue.name != 'u':       # a horizontal slider's value; not its clicks
+        return
     name = panelValue.owner.name
     if name in RANGES:
         low, high, scale = RANGES[name]
@@ -119,6 +124,25 @@ def onValueChange(panelValue, prev):
         op('mb_out').sendOSC('/' + name, [value])
     else:
         op('mb_out').sendOSC('/emotion/' + name, [panelValue.val])
+"""
+
+# ---- actions: radio buttons, the one pressed is sent ----
+actions = node(containerCOMP, "mb_actions", 0, 200)
+actions.par.w, actions.par.h = 260, 22
+for i, name in enumerate(ACTIONS):
+    button = actions.op(name) or actions.create(buttonCOMP, name)
+    button.par.label = name
+    button.par.buttontype = "radiodown"     # the buttons of one container are one radio group
+    button.par.w, button.par.h = 260 // len(ACTIONS), 20
+    button.par.x = i * (260 // len(ACTIONS))
+    button.nodeX, button.nodeY = 0, -120 * i
+pressed = node(panelexecuteDAT, "mb_actions_exec", 200, 200)
+pressed.par.panels = " ".join(f"{actions.path}/{n}" for n in ACTIONS)
+pressed.par.offtoon = True
+pressed.text = """# a button pressed -> /action <its name>
+def onOffToOn(panelValue):
+    if panelValue.name == 'state':
+        op('mb_out').sendOSC('/action', [panelValue.owner.name])
 """
 
 # ---- MIDI: every control change -> /midi/cc (the daemon's map decides what it moves) ----
