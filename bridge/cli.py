@@ -291,7 +291,7 @@ def cmd_eval_solo(args: argparse.Namespace) -> None:
     params = dataclass_from_args(SamplingParams, args)
     frames = int(args.minutes * 60 * ds.fps) * (1 + len(contexts(ds, model)))
     with _progress(f"{args.minutes:g}-minute rollouts", frames) as advance:
-        result = evaluate(model, meta, ds, params, args.minutes, args.seed, advance)
+        result = evaluate(model, meta, ds, params, args.minutes, args.seed, advance, args.actions)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -858,6 +858,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", nargs="?", help="checkpoint (default: the shipped model)")
     p.add_argument("--data", default="bandai", help="dataset .npz or source the checkpoint was trained on")
     p.add_argument("--minutes", type=float, default=10.0, help="rollout length per label")
+    p.add_argument("--actions", choices=("real", "none"), default="real",
+                   help="what a model trained on actions is asked to do: the real baseline's actions, each for "
+                        "its share of the real frames; or none, as the daemon starts")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")

@@ -98,6 +98,18 @@ def test_eval_asks_a_model_that_takes_actions_for_the_real_actions_in_their_real
     assert action_schedule({"actions": []}, ds, ["a", "b"], 100) == []    # a model without actions: none asked
 
 
+def test_eval_of_a_model_that_takes_actions_asks_for_them_or_for_none_as_told(bandai_bvh, tmp_path, capsys):
+    data, model = tmp_path / "named.npz", tmp_path / "solo"
+    _confounded(bandai_bvh, same_cue_everywhere=True).save(data)        # actions a and b, as many frames each
+    assert main(["train", "solo", "--data", str(data), "--out", str(model), "--steps", "5", *TINY]) == 0
+    capsys.readouterr()
+    assert main(["eval", "solo", str(model), "--data", str(data), "--minutes", "0.1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["actions_asked"] == {"a": 3.0, "b": 3.0}
+    assert main(["eval", "solo", str(model), "--data", str(data), "--minutes", "0.1", "--actions", "none",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["actions_asked"] == {}
+
+
 def test_eval_too_short_to_hold_one_window_says_how_long_it_must_be(bandai_bvh):
     from models.sampling import SamplingParams
     from models.solo.evaluate import evaluate

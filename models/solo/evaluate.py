@@ -160,8 +160,10 @@ def rollouts(model, meta: dict, ds: MotionDataset, params: SamplingParams, frame
 
 
 def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minutes: float = 10.0,
-             seed: int = 0, progress=None) -> dict:
-    """`progress(done)` counts rollout frames: (1 + len(contexts(...))) × minutes of them."""
+             seed: int = 0, progress=None, actions: str = "real") -> dict:
+    """`progress(done)` counts rollout frames: (1 + len(contexts(...))) × minutes of them. A model
+    that takes actions is asked for the real baseline's (`actions` "real", `action_schedule`) or for
+    none ("none": the daemon's start, where the body does as it pleases)."""
     labels, fps = ds.label_names, ds.fps
     missing = [n for n in labels if n not in meta["labels"]]
     if missing:
@@ -177,7 +179,7 @@ def evaluate(model, meta: dict, ds: MotionDataset, params: SamplingParams, minut
 
     held = contexts(ds, model)
     frames = int(minutes * 60 * fps)
-    schedule = action_schedule(meta, ds, real["actions"], frames)
+    schedule = action_schedule(meta, ds, real["actions"], frames) if actions == "real" else []
     made = rollouts(model, meta, ds, params, frames, seed, held, progress, schedule)
     made = made[:, int(SKIP_S * fps):]                                            # (S, T, L, D, J, 3)
 
