@@ -520,7 +520,6 @@ def test_an_action_sent_by_oscsend_reaches_the_body_and_one_the_model_lacks_is_r
         subprocess.run(["oscsend", "localhost", str(d.address[1]), "/action", "s", "none"], check=True)
         assert wait_until(lambda: d.engine.actions == [None])
     finally:
-        c.close()
         d.stop()
     # the shipped model was trained without actions: it says so, and goes on
     client.send_message("/action", "walk")

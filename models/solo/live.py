@@ -219,8 +219,11 @@ class SoloLive:
         return rows
 
     def _paces(self, names: list[str | None]) -> np.ndarray:
-        """Each performer's pace for every label (B, L) m/s: the label's pace doing the action the
-        performer is asked for, where the checkpoint knows it; else the label's own."""
+        """Each performer's pace for every label, m/s (B, L): the label's pace doing the action the
+        performer is asked for, where the checkpoint knows it, else the label's own. A model that
+        takes no actions has the labels' paces (L,), shared by every performer: no copy a frame."""
+        if not self.actions:
+            return self.paces
         out = np.repeat(self.paces[None], self.performers, axis=0)
         for p, name in enumerate(names[:self.performers]):
             if name in self.actions:

@@ -141,9 +141,9 @@ def action_paces(ds: MotionDataset) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for i, name in enumerate(ds.label_names):
         clips = [c for c in train if ds.labels[c] == i]
-        acts = sorted({action(ds.clip_names[c]) for c in clips})
-        out[name] = {a: _pace(ds, [c for c in clips if action(ds.clip_names[c]) == a]) for a in acts}
-        out[name] = {a: v for a, v in out[name].items() if v > 0}
+        by_action = {a: _pace(ds, [c for c in clips if action(ds.clip_names[c]) == a])
+                     for a in sorted({action(ds.clip_names[c]) for c in clips})}
+        out[name] = {a: v for a, v in by_action.items() if v > 0}       # 0: only clips too short to move
     return out
 
 
