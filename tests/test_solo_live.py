@@ -92,10 +92,24 @@ def test_where_the_checkpoint_knows_limb_paces_the_governor_steers_by_the_limbs(
     walking[:, :4] = 3.0                          # the root's features move: travel, no limb motion
     waving = still.clone()
     waving[:, 4 + 3 * 8] = 0.5 / gen.fps          # one wrist (of 21 joints) moves 0.5 m in a frame
-    assert gen._speed(walking, still, None) == pytest.approx([0.0])
-    assert gen._speed(waving, still, None) == pytest.approx([0.5 / 21], rel=1e-4)
+    body = np.zeros((1, 21, 3))
+    assert gen._speed(waving, still, body) is None          # the first frame: from the mean pose
+    assert gen._speed(walking, still, body) == pytest.approx([0.0])
+    assert gen._speed(waving, still, body) == pytest.approx([0.5 / 21], rel=1e-4)
     gen.step(Condition(np.eye(7, dtype=np.float32)[:1], [SamplingParams()]))
     assert gen._owed[3] == pytest.approx([0.4])   # the goal is the label's limb pace, times the energy
+
+
+def test_the_shipped_dancer_is_asked_to_get_going_from_its_first_second(solo_model):
+    """Its first frame leaves the mean pose with a jump 2-3 times the target pace; measured, the
+    governor asked for less and the body stood nearly still for 3-4 s. It is not measured."""
+    model, meta = solo_model
+    gen = SoloLive(model, meta, performers=len(meta["labels"]), seed=0)
+    emotion = np.eye(len(gen.labels), dtype=np.float32)
+    for _ in range(30):
+        gen.step(Condition(emotion, [SamplingParams()] * len(emotion)))
+    gen.settle()
+    assert (gen.drive > 0).all()        # still short of every label's pace: it asks for more
 
 
 def test_energy_sets_how_much_the_shipped_model_moves(solo_model):
@@ -106,6 +120,28 @@ def test_energy_sets_how_much_the_shipped_model_moves(solo_model):
     p = np.stack([gen.step(Condition(emotion, params)) for _ in range(240)])         # (T, 2, J, 3)
     calm, lively = (joint_speed(p[60:, i], gen.fps).mean() for i in range(2))
     assert lively > 1.5 * calm
+
+
+def test_the_served_body_trembles_less_than_the_frames_the_model_is_fed(solo_model, monkeypatch):
+    """The shipped dancer's served body is low-passed (SMOOTHING), its bones kept; what the model
+    is fed back is its own frames, so its motion is the same with the smoothing or without it."""
+    from models.body import joint_bones
+    from models.metrics import mean_jerk
+    from models.solo import live
+    model, meta = solo_model
+    emotion = np.eye(len(meta["labels"]), dtype=np.float32)
+    served, fed = {}, {}
+    for smoothing in (0.0, live.SMOOTHING):
+        monkeypatch.setattr(live, "SMOOTHING", smoothing)
+        gen = SoloLive(model, meta, performers=len(emotion), seed=1)
+        served[smoothing] = np.stack([gen.step(Condition(emotion, [SamplingParams()] * len(emotion)))
+                                      for _ in range(240)])                                  # (T, 7, J, 3)
+        fed[smoothing] = gen.prev
+    torch.testing.assert_close(fed[0.0], fed[live.SMOOTHING], rtol=0, atol=0)
+    jerk = {k: np.mean([mean_jerk(p[:, b], 30.0) for b in range(len(emotion))]) for k, p in served.items()}
+    assert jerk[live.SMOOTHING] < 0.95 * jerk[0.0]   # exactly 1 unsmoothed
+    lengths = np.broadcast_to(np.asarray(meta["bone_lengths"], dtype=np.float32), served[0.0].shape[:3])
+    np.testing.assert_allclose(joint_bones(served[live.SMOOTHING])[..., 1:], lengths[..., 1:], rtol=1e-4)
 
 
 def test_rehearsing_before_each_step_changes_nothing():

@@ -25,6 +25,9 @@ PACE_SMOOTHING = 0.97   # per frame: the measured pace is an average over about 
 PACE_RATE = 0.02        # per frame: how fast the pace governor corrects (about 2 s to settle)
 PACE_DRIVE_LIMIT = 1.0  # the governor asks for at most e ≈ 2.7 times the target pace (or 1/e):
                         # further out of what it was trained on, the model loses the body's form
+SMOOTHING = 0.2         # the served body keeps this much of the last frame's (a 20-ms time constant):
+                        # sampled frames tremble frame to frame, the arms most (eval solo: sad's and
+                        # proud's wrists 1.9-2.8x the real jerk); this takes a tenth to a fifth away
 
 
 class SoloLive:
@@ -102,6 +105,7 @@ class SoloLive:
         self.measured: np.ndarray | None = None      # m/s, smoothed
         self.last_world: np.ndarray | None = None
         self.last_pose: np.ndarray | None = None     # as served, for the planted feet
+        self.smoothed: np.ndarray | None = None      # the last served frame's features (see _smooth)
 
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
@@ -156,7 +160,7 @@ class SoloLive:
         f = nxt.cpu().numpy() * self.std + self.mean
         if self.bones is not None:
             nxt = self._hold_bones(f)
-        world = self.trajectory.advance(f)
+        world = self.trajectory.advance(self._smooth(f))
         if self.bones is not None:
             if self.last_pose is not None:
                 world = plant(world, self.last_pose, self.standing, self.bones)
@@ -166,6 +170,21 @@ class SoloLive:
         self._owed = (nxt, self.prev, world, goal)
         self.prev, self.component = nxt, component
         return world
+
+    def _smooth(self, f: np.ndarray) -> np.ndarray:
+        """Denormalised frames (B, F) moved SMOOTHING of the way back to the last served frame's (a
+        one-pole low-pass), their bones set to length again. Only what is served: the model is fed
+        its own frames. On features, not world positions: the root's are its height and its
+        travel and turn this frame, so a body moved elsewhere (a soloist taking over where a
+        dancer stood) is not dragged from its old place. Before the feet are planted, so a planted
+        foot stays exactly where it was."""
+        if self.smoothed is not None:
+            f = f + SMOOTHING * (self.smoothed - f)
+            if self.bones is not None:
+                R = motion.ROOT_FEATURES
+                f[:, R:] = fit_bones(f[:, R:].reshape(len(f), -1, 3), self.bones).reshape(len(f), -1)
+        self.smoothed = f.copy()
+        return f
 
     def _hold_bones(self, f: np.ndarray) -> torch.Tensor:
         """The sampled frames (B, F), denormalised, with every bone set to its length (in place);
@@ -261,12 +280,17 @@ class SoloLive:
     def _speed(self, nxt: torch.Tensor, prev: torch.Tensor, world: np.ndarray) -> np.ndarray | None:
         """The last frame's speed (B,) m/s of what the governor steers: the limbs (root-relative
         joint speed, from the normalised frames) where the checkpoint knows each label's, else
-        every joint in the world (None for the first frame)."""
+        every joint in the world. None for the first frame after a reset or a warm-up: it moves
+        from the mean pose (or from the end of a context), not with the body, and measured it
+        jumps to 2-3 times the target pace, so the governor held the shipped model nearly still
+        for its first 3-4 seconds."""
+        last, self.last_world = self.last_world, world
+        if last is None:
+            return None
         if self.limb_paces is not None:
             moved = (nxt - prev)[:, motion.ROOT_FEATURES:] * self.joint_std
             return (moved.unflatten(-1, (-1, 3)).norm(dim=-1).mean(-1) * self.fps).cpu().numpy()
-        last, self.last_world = self.last_world, world
-        return None if last is None else motion.joint_speed(np.stack([last, world]), self.fps)[0]
+        return motion.joint_speed(np.stack([last, world]), self.fps)[0]
 
     def _govern(self, speed: np.ndarray | None, goal: np.ndarray) -> None:
         self.target = goal
