@@ -282,11 +282,6 @@ def test_the_rollout_judge_sees_sliding_feet_and_still_limbs(bandai_bvh):
     assert float(judge.jerk(glide)) < 1e-3
     tremble = pose[None] + np.random.default_rng(0).normal(0.0, 0.01, (T, *pose.shape))
     assert float(judge.jerk(_frames(tremble))) > 10.0                     # m/s³: 1 cm of tremor at 30 fps
-    trembling = _frames(pose[None] + np.random.default_rng(1).normal(0.0, 0.004, (T, *pose.shape)))
-    wave = _frames(waving)
-    # a 4-mm tremor moves the arms faster than the wave does, but the wave ranges further
-    assert judge.limb_speed(trembling)[0, 0] > judge.limb_speed(wave)[0, 0]
-    assert judge.spread(trembling)[0, 0] < judge.spread(wave)[0, 0]
     lifted = _frames(pose[None] + [0.0, 0.3, 0.0] + np.arange(T)[:, None, None] * [0.01, 0.0, 0.02])
     assert float(judge.foot_skating(lifted, floor)) < 0.01               # a foot in the air may move
 
@@ -302,8 +297,8 @@ def test_a_rollout_is_drawn_from_the_model_and_its_losses_reach_the_weights(band
     assert torch.equal(x[:, :11], w[:, :11]) and not torch.allclose(x[:, 11:], w[:, 11:])
     losses = judge.losses(model, w, emotion, torch.tensor([0, 1, 1]), torch.full((3, 16), 0.5),
                           torch.Generator().manual_seed(0))
-    assert set(losses) == {"rollout_emotion", "rollout_limbs", "rollout_feet", "rollout_jerk", "rollout_spread"}
-    (losses["rollout_emotion"] + losses["rollout_limbs"] + losses["rollout_jerk"] + losses["rollout_spread"]).backward()
+    assert set(losses) == {"rollout_emotion", "rollout_limbs", "rollout_feet", "rollout_jerk"}
+    (losses["rollout_emotion"] + losses["rollout_limbs"] + losses["rollout_jerk"]).backward()
     mixture = model.mdn_head.weight.grad
     assert mixture is not None and mixture.abs().sum() > 0 and torch.isfinite(mixture).all()
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.emotion_head.parameters())  # frozen

@@ -49,7 +49,6 @@ class Options:
     w_rollout_limbs: float = 1.0      # its arms, legs, trunk as fast as the real continuation's (log-ratio²)
     w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
     w_rollout_jerk: float = 1.0       # its limbs no jerkier than the real ones (log-ratio over, squared)
-    w_rollout_spread: float = 0.0     # its arms, legs, trunk ranging as far as the real ones (log-ratio²)
 
 
 class WindowSampler:
@@ -163,8 +162,7 @@ def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
         # while they weigh nothing there is no rollout to generate
         share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
         rollout = {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
-                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk,
-                   "rollout_spread": share * o.w_rollout_spread}
+                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk}
         if sum(rollout.values()) > 0:
             weights |= rollout
     return weights
@@ -261,13 +259,6 @@ class Rollout:
         speed = (local[:, 1:] - local[:, :-1]).norm(dim=-1).mean(1) * self.fps       # (B, J)
         return torch.stack([speed[:, joints].mean(-1) for joints in self.PARTS], dim=-1)
 
-    def spread(self, f: torch.Tensor) -> torch.Tensor:
-        """(B, parts) how far each part of the body ranges over the frames of f (m): each joint's
-        root-relative position's standard deviation, averaged over the part. Speed is range times
-        frequency: a body can meet the limbs' speed trembling in place, or by stepping and reaching."""
-        spread = self._local(f).std(dim=1).norm(dim=-1)                                  # (B, J)
-        return torch.stack([spread[:, joints].mean(-1) for joints in self.PARTS], dim=-1)
-
     def jerk(self, f: torch.Tensor) -> torch.Tensor:
         """(B,) mean magnitude of the root-relative joints' third difference (m/s³) over f."""
         return torch.diff(self._local(f), n=3, dim=1).norm(dim=-1).mean((1, 2)) * self.fps ** 3
@@ -303,14 +294,12 @@ class Rollout:
         named = F.cross_entropy(logits, labels, reduction="none")
         eps = 0.05   # m/s: a standing body's speed is noise, not a ratio worth matching
         jolt = 1.0   # m/s³: likewise a standing body's jerk
-        reach = 0.01  # m: and how far it sways
         floor = self.floor(w)
         return {
             "rollout_emotion": (named * asked).sum() / asked.sum().clamp_min(1),
             "rollout_limbs": ((self.limb_speed(gen) + eps).log() - (self.limb_speed(real) + eps).log()).pow(2).mean(),
             "rollout_feet": F.relu(self.foot_skating(gen, floor) - self.foot_skating(real, floor)).mean(),
             "rollout_jerk": F.relu((self.jerk(gen) + jolt).log() - (self.jerk(real) + jolt).log()).pow(2).mean(),
-            "rollout_spread": ((self.spread(gen) + reach).log() - (self.spread(real) + reach).log()).pow(2).mean(),
         }
 
 
