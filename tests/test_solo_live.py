@@ -77,8 +77,9 @@ def test_the_pace_governor_asks_for_more_when_the_body_moves_too_little():
     gen = generator(performers=2)
     target = np.array([1.0, 0.2])                      # m/s; both bodies move at 0.5 m/s
     body = np.zeros((2, 21, 3))
-    for t in range(300):
-        gen._govern(gen._speed(None, None, body + [t * 0.5 / gen.fps, 0, 0]), target)
+    for t in range(1, 300):
+        now, then = (body + [s * 0.5 / gen.fps, 0, 0] for s in (t, t - 1))
+        gen._govern(gen._speed(None, None, now, then), target)
     assert gen.measured == pytest.approx([0.5, 0.5])
     assert gen.drive[0] == pytest.approx(PACE_DRIVE_LIMIT)   # too slow: asks for more, up to the limit
     assert gen.drive[1] == pytest.approx(-PACE_DRIVE_LIMIT)  # too fast: asks for less
@@ -93,9 +94,9 @@ def test_where_the_checkpoint_knows_limb_paces_the_governor_steers_by_the_limbs(
     waving = still.clone()
     waving[:, 4 + 3 * 8] = 0.5 / gen.fps          # one wrist (of 21 joints) moves 0.5 m in a frame
     body = np.zeros((1, 21, 3))
-    assert gen._speed(waving, still, body) is None          # the first frame: from the mean pose
-    assert gen._speed(walking, still, body) == pytest.approx([0.0])
-    assert gen._speed(waving, still, body) == pytest.approx([0.5 / 21], rel=1e-4)
+    assert gen._speed(waving, still, body, None) is None    # the first frame: from the mean pose
+    assert gen._speed(walking, still, body, body) == pytest.approx([0.0])
+    assert gen._speed(waving, still, body, body) == pytest.approx([0.5 / 21], rel=1e-4)
     gen.step(Condition(np.eye(7, dtype=np.float32)[:1], [SamplingParams()]))
     assert gen._owed[3] == pytest.approx([0.4])   # the goal is the label's limb pace, times the energy
 

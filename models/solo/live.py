@@ -103,8 +103,7 @@ class SoloLive:
         self.drive = np.zeros(self.performers)
         self.target = np.zeros(self.performers)      # m/s, what the emotion and energy ask for
         self.measured: np.ndarray | None = None      # m/s, smoothed
-        self.last_world: np.ndarray | None = None
-        self.last_pose: np.ndarray | None = None     # as served, for the planted feet
+        self.last_pose: np.ndarray | None = None     # as served: the planted feet and the speed start from it
         self.smoothed: np.ndarray | None = None      # the last served frame's features (see _smooth)
 
     def seed(self, seed: int) -> None:
@@ -161,13 +160,13 @@ class SoloLive:
         if self.bones is not None:
             nxt = self._hold_bones(f)
         world = self.trajectory.advance(self._smooth(f))
-        if self.bones is not None:
-            if self.last_pose is not None:
-                world = plant(world, self.last_pose, self.standing, self.bones)
-            self.last_pose = world
+        before = self.last_pose
+        if self.bones is not None and before is not None:
+            world = plant(world, before, self.standing, self.bones)
+        self.last_pose = world
         apart = self.limb_paces is not None and not self.action_paces.size   # older checkpoints: limbs' paces apart
         goal = self._target_pace(emotion, energy, self.limb_paces) if apart else target
-        self._owed = (nxt, self.prev, world, goal)
+        self._owed = (nxt, self.prev, world, goal, before)
         self.prev, self.component = nxt, component
         return world
 
@@ -181,17 +180,20 @@ class SoloLive:
         if self.smoothed is not None:
             f = f + SMOOTHING * (self.smoothed - f)
             if self.bones is not None:
-                R = motion.ROOT_FEATURES
-                f[:, R:] = fit_bones(f[:, R:].reshape(len(f), -1, 3), self.bones).reshape(len(f), -1)
+                self._fit_bones(f)
         self.smoothed = f.copy()
         return f
 
     def _hold_bones(self, f: np.ndarray) -> torch.Tensor:
         """The sampled frames (B, F), denormalised, with every bone set to its length (in place);
-        and the same normalised, which is what goes back into the model: the frame as served."""
+        and the same normalised, which is what goes back into the model: its frame, bones held."""
+        self._fit_bones(f)
+        return torch.as_tensor((f - self.mean) / self.std, dtype=torch.float32, device=self.device)
+
+    def _fit_bones(self, f: np.ndarray) -> None:
+        """Denormalised frames (B, F) with every bone set to its length, in place."""
         R = motion.ROOT_FEATURES
         f[:, R:] = fit_bones(f[:, R:].reshape(len(f), -1, 3), self.bones).reshape(len(f), -1)
-        return torch.as_tensor((f - self.mean) / self.std, dtype=torch.float32, device=self.device)
 
     @torch.inference_mode()
     def settle(self) -> None:
@@ -201,11 +203,11 @@ class SoloLive:
         gone out, so none of it lies between a change and the frame that shows it."""
         if self._owed is None:
             return
-        nxt, prev, world, goal = self._owed
+        nxt, prev, world, goal, before = self._owed
         self._owed = None
         self.embedded = torch.cat([self.embedded[:, 1:], self.head.embed_frames(nxt, prev)[:, None]], dim=1)
         self.recognised = torch.softmax(self.head.pool(self.embedded), -1).cpu().numpy()
-        self._govern(self._speed(nxt, prev, world), goal)
+        self._govern(self._speed(nxt, prev, world, before), goal)
 
     @torch.inference_mode()
     def rehearse(self) -> None:
@@ -277,20 +279,20 @@ class SoloLive:
         w = np.asarray(emotion, dtype=np.float64)
         return (w * paces).sum(-1) / np.maximum(w.sum(-1), 1e-6) * energy
 
-    def _speed(self, nxt: torch.Tensor, prev: torch.Tensor, world: np.ndarray) -> np.ndarray | None:
+    def _speed(self, nxt: torch.Tensor, prev: torch.Tensor, world: np.ndarray,
+               before: np.ndarray | None) -> np.ndarray | None:
         """The last frame's speed (B,) m/s of what the governor steers: the limbs (root-relative
         joint speed, from the normalised frames) where the checkpoint knows each label's, else
-        every joint in the world. None for the first frame after a reset or a warm-up: it moves
-        from the mean pose (or from the end of a context), not with the body, and measured it
-        jumps to 2-3 times the target pace, so the governor held the shipped model nearly still
-        for its first 3-4 seconds."""
-        last, self.last_world = self.last_world, world
-        if last is None:
+        every joint in the world (`world`, served after `before`). None for the first frame after
+        a reset or a warm-up (no frame served `before` it): it moves from the mean pose (or from
+        the end of a context), not with the body, and measured it jumps to 2-3 times the target
+        pace, so the governor held the shipped model nearly still for its first 3-4 seconds."""
+        if before is None:
             return None
         if self.limb_paces is not None:
             moved = (nxt - prev)[:, motion.ROOT_FEATURES:] * self.joint_std
             return (moved.unflatten(-1, (-1, 3)).norm(dim=-1).mean(-1) * self.fps).cpu().numpy()
-        return motion.joint_speed(np.stack([last, world]), self.fps)[0]
+        return motion.joint_speed(np.stack([before, world]), self.fps)[0]
 
     def _govern(self, speed: np.ndarray | None, goal: np.ndarray) -> None:
         self.target = goal
