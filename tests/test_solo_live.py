@@ -113,6 +113,19 @@ def test_the_shipped_dancer_is_asked_to_get_going_from_its_first_second(solo_mod
     assert (gen.drive > 0).all()        # still short of every label's pace: it asks for more
 
 
+def test_the_shipped_proud_dancer_never_stands_still_for_a_second(solo_model):
+    """Proud moves in bursts. With a governor that only integrated the shortfall, the body stood
+    still for a second at a time (here 11 of the 4 performers' 344 seconds); its
+    proportional part asks for more as soon as the body slows."""
+    from models.metrics import frozen_fraction
+    model, meta = solo_model
+    gen = SoloLive(model, meta, performers=4, seed=1)
+    emotion = np.zeros((4, len(gen.labels)), dtype=np.float32)
+    emotion[:, gen.labels.index("proud")] = 1.0
+    served = gen.rollout(emotion, int(90 * gen.fps), SamplingParams())[int(3 * gen.fps):]
+    assert [frozen_fraction(served[:, p], gen.fps) for p in range(4)] == [0.0] * 4
+
+
 def test_energy_sets_how_much_the_shipped_model_moves(solo_model):
     model, meta = solo_model
     gen = SoloLive(model, meta, performers=2, seed=0)

@@ -22,7 +22,10 @@ NOISE_CORRELATION = 0.95  # frame-to-frame correlation of sampling noise: slow s
 LIMB_CORRELATION = 0.9  # correlation of a joint's sampling noise with its parent's: limbs keep their length
 CLAMP_STD = 8.0         # generated features stay within this many training stds of the mean
 PACE_SMOOTHING = 0.97   # per frame: the measured pace is an average over about the last second
-PACE_RATE = 0.02        # per frame: how fast the pace governor corrects (about 2 s to settle)
+PACE_RATE = 0.02        # per frame: how fast the pace governor's integral corrects (about 2 s to settle)
+PACE_GAIN = 0.5         # and its proportional part: a body falling still is asked for more at once.
+                        # On the integral alone it stood still for a second at a time (proud 2 % of
+                        # its seconds) and overshot once it had wound up (proud's limbs 1.1 x real)
 PACE_DRIVE_LIMIT = 1.0  # the governor asks for at most e ≈ 2.7 times the target pace (or 1/e):
                         # further out of what it was trained on, the model loses the body's form
 SMOOTHING = 0.2         # the served body keeps this much of the last frame's (a 20-ms time constant):
@@ -98,8 +101,9 @@ class SoloLive:
         # The pace governor. On its own the model undershoots the pace it is asked for: each
         # sampled frame moves a little less than a real one, and a slower past makes a slower
         # future. So the pace measured in the output is fed back, as a cruise control would:
-        # the pace asked of the model is the target times e^drive, and drive integrates the
-        # log-ratio of target to measured pace.
+        # the pace asked of the model is the target times e^drive, and drive is the log-ratio of
+        # target to measured pace, integrated (`integral`) plus PACE_GAIN of it as it is now.
+        self.integral = np.zeros(self.performers)
         self.drive = np.zeros(self.performers)
         self.target = np.zeros(self.performers)      # m/s, what the emotion and energy ask for
         self.measured: np.ndarray | None = None      # m/s, smoothed
@@ -301,7 +305,8 @@ class SoloLive:
         smoothed = self.measured if self.measured is not None else speed
         self.measured = PACE_SMOOTHING * smoothed + (1 - PACE_SMOOTHING) * speed
         error = np.log(goal + PACE_FLOOR) - np.log(self.measured + PACE_FLOOR)
-        self.drive = np.clip(self.drive + PACE_RATE * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
+        self.integral = np.clip(self.integral + PACE_RATE * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
+        self.drive = np.clip(self.integral + PACE_GAIN * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
 
     def _emotion_scores(self, mu: torch.Tensor, target: torch.Tensor, rows) -> torch.Tensor:
         """log p(target emotion) of each candidate frame appended to the recent frames: (b, G)."""
