@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from models.live import Condition
+from models.metrics import frozen_fraction
 from models.motion import joint_speed
 from models.sampling import SamplingParams
 from models.solo.live import PACE_DRIVE_LIMIT, RECOGNISE_WINDOW, SCORE_WINDOW, SoloLive
@@ -115,9 +116,8 @@ def test_the_shipped_dancer_is_asked_to_get_going_from_its_first_second(solo_mod
 
 def test_the_shipped_proud_dancer_never_stands_still_for_a_second(solo_model):
     """Proud moves in bursts. With a governor that only integrated the shortfall, the body stood
-    still for a second at a time (here 11 of the 4 performers' 344 seconds); its
-    proportional part asks for more as soon as the body slows."""
-    from models.metrics import frozen_fraction
+    still for a second at a time (here 11 of the 4 performers' 344 seconds); its proportional part
+    asks for more as soon as the body slows."""
     model, meta = solo_model
     gen = SoloLive(model, meta, performers=4, seed=1)
     emotion = np.zeros((4, len(gen.labels)), dtype=np.float32)
