@@ -114,6 +114,23 @@ def test_the_shipped_dancer_is_asked_to_get_going_from_its_first_second(solo_mod
     assert (gen.drive > 0).all()        # still short of every label's pace: it asks for more
 
 
+def test_the_governor_follows_a_context_as_if_it_had_served_it():
+    """A body continuing from a clip that ends standing still is asked for more from its first
+    frame; one continuing at its pace is asked for that pace. Measured only from its own first
+    frame, it stood still for a second or two after a still clip (eval solo: sad, proud and
+    not-confident after two of the held-out contexts)."""
+    gen = generator(performers=1)
+    gen.limb_paces = np.full(7, 0.4)
+    emotion = np.eye(7, dtype=np.float32)[:1]
+    still = np.zeros((40, 67), dtype=np.float32)               # the mean pose, held
+    gen.warm_up(still, emotion)
+    assert gen.drive[0] == pytest.approx(PACE_DRIVE_LIMIT)
+    moving = still.copy()
+    moving[:, 4::3] = np.arange(40)[:, None] * 0.4 / gen.fps  # every joint at 0.4 m/s
+    gen.warm_up(moving, emotion)
+    assert abs(gen.drive[0]) < 0.01
+
+
 def test_the_shipped_proud_dancer_never_stands_still_for_a_second(solo_model):
     """Proud moves in bursts. With a governor that only integrated the shortfall, the body stood
     still for a second at a time (here 11 of the 4 performers' 344 seconds); its proportional part

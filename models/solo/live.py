@@ -132,6 +132,13 @@ class SoloLive:
             self._run(x[t].expand(B, -1), e, pace, self.cache)
         self.prev = x[-1].expand(B, -1).clone()
         self._reset_pace()
+        # the governor follows the context as if it had served it, so a body continuing from a
+        # clip that ends standing still is asked for more from its first frame (measured from its
+        # first frame on, it stood still for a second or two: eval solo, sad, proud, not-confident)
+        if self.limb_paces is not None:
+            goal = self._target_pace(emotion, 1.0, self.limb_paces)
+            for speed in self._limb_speed(x[1:], x[:-1]):
+                self._govern(np.full(B, speed), goal)
         n = min(len(x) - 1, RECOGNISE_WINDOW - 1)
         if n > 0:
             self.embedded[:, -n:] = self.head.embed_frames(x[-n:], x[-n - 1:-1])
@@ -294,9 +301,14 @@ class SoloLive:
         if before is None:
             return None
         if self.limb_paces is not None:
-            moved = (nxt - prev)[:, motion.ROOT_FEATURES:] * self.joint_std
-            return (moved.unflatten(-1, (-1, 3)).norm(dim=-1).mean(-1) * self.fps).cpu().numpy()
+            return self._limb_speed(nxt, prev)
         return motion.joint_speed(np.stack([before, world]), self.fps)[0]
+
+    def _limb_speed(self, nxt: torch.Tensor, prev: torch.Tensor) -> np.ndarray:
+        """Root-relative joint speed (m/s) from each normalised frame in `prev` (N, F) to the one
+        in `nxt`: (N,)."""
+        moved = (nxt - prev)[:, motion.ROOT_FEATURES:] * self.joint_std
+        return (moved.unflatten(-1, (-1, 3)).norm(dim=-1).mean(-1) * self.fps).cpu().numpy()
 
     def _govern(self, speed: np.ndarray | None, goal: np.ndarray) -> None:
         self.target = goal
