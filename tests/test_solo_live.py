@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from models.body import joint_bones
 from models.live import Condition
-from models.metrics import frozen_fraction
+from models.metrics import frozen_fraction, mean_jerk
 from models.motion import joint_speed
 from models.sampling import SamplingParams
+from models.solo import live
 from models.solo.live import PACE_DRIVE_LIMIT, RECOGNISE_WINDOW, SCORE_WINDOW, SoloLive
 from models.solo.model import SoloConfig, SoloModel
 
@@ -156,9 +158,6 @@ def test_energy_sets_how_much_the_shipped_model_moves(solo_model):
 def test_the_served_body_trembles_less_than_the_frames_the_model_is_fed(solo_model, monkeypatch):
     """The shipped dancer's served body is low-passed (SMOOTHING), its bones kept; what the model
     is fed back is its own frames, so its motion is the same with the smoothing or without it."""
-    from models.body import joint_bones
-    from models.metrics import mean_jerk
-    from models.solo import live
     model, meta = solo_model
     emotion = np.eye(len(meta["labels"]), dtype=np.float32)
     served, fed = {}, {}
@@ -218,7 +217,6 @@ def test_intensity_moves_the_mixture_along_what_the_emotion_changes():
 def test_the_shipped_dancer_keeps_the_bone_lengths_in_its_checkpoint(solo_model):
     """Without the guard its bones are some 4 % off (eval solo); with it every bone of every frame
     served is its length, the legs included after their feet are planted (models.body)."""
-    from models.body import joint_bones
     model, meta = solo_model
     assert "bone_lengths" in meta
     gen = SoloLive(model, meta, performers=7, seed=3)
