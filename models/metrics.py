@@ -1,6 +1,6 @@
 """Measures of motion that apply to any family's output and to real motion alike, so that the two
 are always computed the same way: an emotion classifier over window statistics trained only on real
-clips, joint speed (in the world, and of the limbs about the root), hand height, trunk lean,
+clips, joint speed (in the world, and of the limbs about the root), travel, hand height, trunk lean,
 cadence, foot skating, frozen seconds, jerk, bone lengths.
 """
 from __future__ import annotations
@@ -89,6 +89,12 @@ def limb_speed(p: np.ndarray, fps: float, joints: list[int] | slice = slice(None
     """Mean root-relative speed (m/s) of `joints` (every one unless told): how much the limbs move,
     travel left out."""
     return float(np.linalg.norm(np.diff(local_positions(p)[:, joints], axis=0), axis=-1).mean() * fps)
+
+
+def travel_speed(p: np.ndarray, fps: float) -> float:
+    """Mean horizontal speed (m/s) of the root of world positions (T, J, 3): how fast the body
+    travels, whatever its limbs do."""
+    return float(np.linalg.norm(np.diff(p[:, 0, [0, 2]], axis=0), axis=-1).mean() * fps)
 
 
 def hand_height(p: np.ndarray) -> float:

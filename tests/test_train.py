@@ -297,7 +297,7 @@ def test_a_rollout_is_drawn_from_the_model_and_its_losses_reach_the_weights(band
     assert torch.equal(x[:, :11], w[:, :11]) and not torch.allclose(x[:, 11:], w[:, 11:])
     losses = judge.losses(model, w, emotion, torch.tensor([0, 1, 1]), torch.full((3, 16), 0.5),
                           torch.Generator().manual_seed(0))
-    assert set(losses) == {"rollout_emotion", "rollout_limbs", "rollout_feet", "rollout_jerk"}
+    assert set(losses) == {"rollout_emotion", "rollout_limbs", "rollout_feet", "rollout_jerk", "rollout_travel"}
     (losses["rollout_emotion"] + losses["rollout_limbs"] + losses["rollout_jerk"]).backward()
     mixture = model.mdn_head.weight.grad
     assert mixture is not None and mixture.abs().sum() > 0 and torch.isfinite(mixture).all()

@@ -49,6 +49,7 @@ class Options:
     w_rollout_limbs: float = 1.0      # its arms, legs, trunk as fast as the real continuation's (log-ratio²)
     w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
     w_rollout_jerk: float = 1.0       # its limbs no jerkier than the real ones (log-ratio over, squared)
+    w_rollout_travel: float = 0.0     # its root travelling as fast as the real continuation's (log-ratio²)
 
 
 class WindowSampler:
@@ -115,23 +116,25 @@ def balanced(windows: np.ndarray, labels: np.ndarray, actions: list[str]) -> np.
                      for n, label, act in zip(windows, labels, actions)])
 
 
-def _pace(ds: MotionDataset, clips: list[int]) -> float:
-    """The root-relative joint speed (m/s) of these clips, per second of motion (each clip
-    weighted by its length): averaged clip by clip, a 2-s dash counts as much as a 20-s stroll,
-    and the governor held sad's limbs at 0.34 m/s where its clips move at 0.26 m/s a second."""
+def _pace(ds: MotionDataset, clips: list[int], speed=metrics.limb_speed) -> float:
+    """The root-relative joint speed (m/s) of these clips (or another `speed`), per second of
+    motion (each clip weighted by its length): averaged clip by clip, a 2-s dash counts as much as
+    a 20-s stroll, and the governor held sad's limbs at 0.34 m/s where its clips move at 0.26 m/s
+    a second."""
     clips = [c for c in clips if ds.clip_length(c) > 1]
     if not clips:
         return 0.0
-    speeds = [metrics.limb_speed(ds.clip(c)[:, 0], ds.fps) for c in clips]
+    speeds = [speed(ds.clip(c)[:, 0], ds.fps) for c in clips]
     return float(np.average(speeds, weights=[ds.clip_length(c) for c in clips]))
 
 
-def label_paces(ds: MotionDataset) -> dict[str, float]:
+def label_paces(ds: MotionDataset, speed=metrics.limb_speed) -> dict[str, float]:
     """Each label's typical pace, over its training clips. Live generation asks the model for this
     pace when given this emotion (times the energy), and the pace governor steers the limbs
-    towards it."""
+    towards it. With `speed=metrics.travel_speed`, how fast the label's root travels, which
+    live serving holds the body's travel under."""
     train = ds.split(heldout=False)
-    return {name: _pace(ds, [c for c in train if ds.labels[c] == i]) for i, name in enumerate(ds.label_names)}
+    return {name: _pace(ds, [c for c in train if ds.labels[c] == i], speed) for i, name in enumerate(ds.label_names)}
 
 
 def action_paces(ds: MotionDataset) -> dict[str, dict[str, float]]:
@@ -162,7 +165,8 @@ def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
         # while they weigh nothing there is no rollout to generate
         share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
         rollout = {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
-                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk}
+                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk,
+                   "rollout_travel": share * o.w_rollout_travel}
         if sum(rollout.values()) > 0:
             weights |= rollout
     return weights
@@ -216,7 +220,10 @@ class Rollout:
       and what it did with them read as happy;
     - feet: a foot near the floor does not slide faster than the real continuation's do;
     - jerk: the limbs' jerk (third difference) is no more than the real continuation's, so the
-      limbs move as the real ones do rather than tremble.
+      limbs move as the real ones do rather than tremble;
+    - travel: the root travels as fast as the real continuation's (log-ratio squared): feet that
+      do not step slide after a root that travels faster than real (sad's and not-confident's
+      roots travelled 1.3x the real pace, and their feet slid 1.6-1.7x real, 2026-12-05).
 
     The eval reads emotion with a classifier of its own (models.metrics), never this head."""
 
@@ -279,6 +286,12 @@ class Rollout:
         down = torch.sigmoid((floor[:, None, None] + self.CONTACT - height[:, 1:]) / 0.01)
         return (down * speed).sum((1, 2)) / down.sum((1, 2)).clamp_min(1.0)
 
+    def travel(self, f: torch.Tensor) -> torch.Tensor:
+        """(B,) mean horizontal speed (m/s) of the root over the frames of f after the first (each
+        frame's features hold its own step)."""
+        raw = f[:, 1:, 1:3] * self.std[1:3] + self.mean[1:3]
+        return raw.norm(dim=-1).mean(1) * self.fps
+
     def floor(self, f: torch.Tensor) -> torch.Tensor:
         """(B,) the lowest foot height in each window (real frames: where its floor is)."""
         raw = f * self.std + self.mean
@@ -300,6 +313,7 @@ class Rollout:
             "rollout_limbs": ((self.limb_speed(gen) + eps).log() - (self.limb_speed(real) + eps).log()).pow(2).mean(),
             "rollout_feet": F.relu(self.foot_skating(gen, floor) - self.foot_skating(real, floor)).mean(),
             "rollout_jerk": F.relu((self.jerk(gen) + jolt).log() - (self.jerk(real) + jolt).log()).pow(2).mean(),
+            "rollout_travel": ((self.travel(gen) + eps).log() - (self.travel(real) + eps).log()).pow(2).mean(),
         }
 
 
@@ -372,7 +386,8 @@ class Task:
         # The model is conditioned on the limbs' pace, not the world's: asked for a world pace, a
         # model can meet it by travelling while its arms hang (the shipped model until 2026-12-04
         # did). Checkpoints before then hold world paces under "pace", and limb paces apart.
-        self.paces = {"pace": label_paces(ds), "pace_of": "limbs"}
+        self.paces = {"pace": label_paces(ds), "pace_of": "limbs",
+                      "travel_pace": label_paces(ds, metrics.travel_speed)}
         if self.actions:
             self.paces["action_pace"] = action_paces(ds)
         # ... and the dancers' bone lengths, which the live body is held to (models.body)
