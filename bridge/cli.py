@@ -304,7 +304,7 @@ def show_eval_solo(result: dict) -> None:
     table = Table(title=f"solo model, {result['minutes']:g}-minute rollouts per label from {len(result['starts'])} "
                         f"starts × {result['draws']} (sampler {result['sampler']['sampler']}): generated / real")
     units = {"limb_speed": "{:.2f} m/s", "arm_speed": "{:.2f} m/s", "leg_speed": "{:.2f} m/s",
-             "hand_height": "{:+.2f} m", "trunk_lean": "{:.0f}°", "cadence": "{:.2f}/s",
+             "travel": "{:.2f} m/s", "hand_height": "{:+.2f} m", "trunk_lean": "{:.0f}°", "cadence": "{:.2f}/s",
              "foot_skating": "{:.2f} m/s", "jerk": "{:.0f}", "bone_error": "{:.1%}", "frozen": "{:.1%}"}
     table.add_column("label")
     for col in ("emotion read", "mostly read as") + BODY:

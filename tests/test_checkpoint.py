@@ -100,6 +100,9 @@ def _edit(base, change):
     (lambda m: {**m, "model_args": {**m["model_args"], "n_actions": 1}, "actions": ["walk"],
                 "action_pace": {"normal": {"walk": float("nan")}}}, "action_pace must give labels' paces"),
     (lambda m: {**m, "action_pace": {"nobody": {}}}, "action_pace must give labels' paces"),
+    (lambda m: {**m, "travel_pace": {"normal": 0.4}}, "travel_pace must give every label"),
+    (lambda m: {**m, "travel_pace": {x: float("inf") for x in m["labels"]}}, "travel_pace must give every label"),
+    (lambda m: {**m, "travel_pace": [0.4]}, "travel_pace must give every label"),
     (lambda m: {**m, "labels": [[0]] * 7}, "labels must be a list"),
     (lambda m: {**m, "fps": 1e9}, "fps must be a number from 1 to 240"),
 ])

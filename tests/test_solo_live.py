@@ -6,7 +6,7 @@ import torch
 
 from models.body import joint_bones
 from models.live import Condition
-from models.metrics import frozen_fraction, mean_jerk
+from models.metrics import ARMS, frozen_fraction, limb_speed, mean_jerk, travel_speed
 from models.motion import joint_speed
 from models.sampling import SamplingParams
 from models.solo import live
@@ -153,6 +153,39 @@ def test_energy_sets_how_much_the_shipped_model_moves(solo_model):
     p = np.stack([gen.step(Condition(emotion, params)) for _ in range(240)])         # (T, 2, J, 3)
     calm, lively = (joint_speed(p[60:, i], gen.fps).mean() for i in range(2))
     assert lively > 1.5 * calm
+
+
+def test_a_body_travelling_faster_than_its_emotions_real_pace_is_served_at_that_pace(solo_model):
+    """Feet that do not step slide after a root that travels faster than real. The cap slows the
+    served travel to the emotion's pace times the energy; it never hurries a body, and what the
+    model is fed is its own travel: where the cap does not bite, the body is served as without it."""
+    model, meta = solo_model
+    emotion = np.zeros((2, len(meta["labels"])), dtype=np.float32)
+    emotion[:, meta["labels"].index("not-confident")] = 1.0
+    params = [SamplingParams(energy=1.0), SamplingParams(energy=0.5)]
+
+    def served(travel_pace: float | None) -> tuple[np.ndarray, torch.Tensor]:
+        m = copy.deepcopy(meta)
+        m.pop("travel_pace", None)
+        if travel_pace is not None:
+            m["travel_pace"] = {name: travel_pace for name in m["labels"]}
+        gen = SoloLive(model, m, performers=2, seed=0)
+        p = np.stack([gen.step(Condition(emotion, params)) for _ in range(450)])    # (T, 2, J, 3)
+        return p, gen.prev
+
+    free, fed_free = served(None)
+    fast, _ = served(20.0)                    # far faster than any body travels: no cap
+    np.testing.assert_array_equal(fast, free)
+    slow, fed_slow = served(0.2)
+    torch.testing.assert_close(fed_slow, fed_free, rtol=0, atol=0)
+    late = slice(150, None)                          # once the cap's second-long average has settled
+    travel = [travel_speed(free[late, b], 30.0) for b in range(2)]
+    capped = [travel_speed(slow[late, b], 30.0) for b in range(2)]
+    assert travel[0] > 0.3 and travel[1] > 0.3        # the model's own travel, well over the caps
+    assert capped[0] == pytest.approx(0.2, rel=0.15)
+    assert capped[1] == pytest.approx(0.1, rel=0.15)  # half the energy, half the pace
+    arms = [limb_speed(p[late, b], 30.0, ARMS) for p in (slow, free) for b in range(2)]
+    assert arms[:2] == pytest.approx(arms[2:], rel=1e-4)   # the arms as before (planted legs bend otherwise)
 
 
 def test_the_served_body_trembles_less_than_the_frames_the_model_is_fed(solo_model, monkeypatch):

@@ -270,11 +270,15 @@ def test_the_rollout_judge_sees_sliding_feet_and_still_limbs(bandai_bvh):
     pose = pose - [0.0, pose[:, 1].min(), 0.0]                           # feet on the floor
     judge, T = _rollout_judge(), 20
     still = _frames(np.repeat(pose[None], T, 0))
-    glide = _frames(pose[None] + np.arange(T)[:, None, None] * [0.01, 0.0, 0.02])   # the whole body slides
+    sliding = pose[None] + np.arange(T)[:, None, None] * [0.01, 0.0, 0.02]   # the whole body slides
+    glide = _frames(sliding)
     floor = torch.zeros(1)
     assert float(judge.foot_skating(still, floor)) < 1e-3
     assert float(judge.foot_skating(glide, floor)) == pytest.approx(np.hypot(0.01, 0.02) * 30, rel=0.02)
     assert float(judge.limb_speed(glide).max()) < 1e-3                    # root travel is not the limbs
+    assert float(judge.travel(glide)) == pytest.approx(np.hypot(0.01, 0.02) * 30, rel=1e-4)
+    assert metrics.travel_speed(sliding, 30.0) == pytest.approx(float(judge.travel(glide)), rel=1e-4)  # the eval's
+    assert float(judge.travel(still)) < 1e-6
     waving = np.repeat(pose[None], T, 0)
     waving[:, metrics.HANDS[0], 0] += 0.02 * np.arange(T)                 # one wrist, 0.6 m/s
     arms, legs, trunk = judge.limb_speed(_frames(waving))[0]

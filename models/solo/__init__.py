@@ -18,13 +18,18 @@ KIND = "solo"
 
 def check(base: Path, meta: dict, config: Config) -> None:
     """What a solo checkpoint needs beyond the shared fields: each label's pace, and the names of
-    the actions it takes (where it takes any) with each label's pace doing them."""
+    the actions it takes (where it takes any) with each label's pace doing them; where it says how
+    fast each label travels, a speed for every label (0 for one that stays in place)."""
     pace = meta.get("pace")
     if pace is None:
         raise CheckpointError(f"{base}.json: a solo model from before pace conditioning; retrain it with "
                               "`motionbridge train solo` (the shipped model already is)")
     if not isinstance(pace, dict) or any(not _speed(pace.get(x)) for x in meta["labels"]):
         raise CheckpointError(f"{base}.json: pace must give every label a positive speed (m/s)")
+    travel = meta.get("travel_pace")
+    if travel is not None and (not isinstance(travel, dict)
+                               or any(not _speed(travel.get(x), still=True) for x in meta["labels"])):
+        raise CheckpointError(f"{base}.json: travel_pace must give every label a speed (m/s)")
     actions = meta.get("actions", [])
     if not names(actions) or len(actions) != config.n_actions:
         raise CheckpointError(f"{base}.json: actions must name the model's {config.n_actions} actions "
@@ -36,9 +41,10 @@ def check(base: Path, meta: dict, config: Config) -> None:
         raise CheckpointError(f"{base}.json: action_pace must give labels' paces (m/s) doing the model's actions")
 
 
-def _speed(v) -> bool:
-    """A pace a body can move at: a number of metres a second, above 0 and well under 100."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 100
+def _speed(v, still: bool = False) -> bool:
+    """A pace a body can move at: a number of metres a second, above 0 (or 0 too, `still`) and
+    well under 100."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and (0 < v or still and v == 0) and v < 100
 
 
 def make_live(model: Model, meta: dict, performers: int = 1, seed: int = 0, stage: float = 0.0):

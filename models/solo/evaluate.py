@@ -10,7 +10,7 @@ new content; a random split would let it recognise clips it has half seen. The g
 judged by the classifier trained on all of them. Both sides use the same windows (length, stride)
 and report window accuracy per label, label-balanced and pooled.
 
-Body. Root-relative limb speed (every joint's, and the arms' and the legs' apart), hand height,
+Body. Root-relative limb speed (every joint's, and the arms' and the legs' apart), travel, hand height,
 trunk lean, cadence, foot skating, jerk, bone-length error (against the real median lengths) and
 frozen seconds (on root-relative motion), from rollouts per label started from the rest pose and
 from several real held-out contexts, several performers each (different random draws); diversity:
@@ -25,7 +25,8 @@ import torch
 from ..body import median_bones
 from ..dataset import MotionDataset, action
 from ..metrics import (ARMS, LEGS, WINDOW_S, EmotionClassifier, bone_error, cadence, foot_skating, frozen_fraction,
-                       hand_height, limb_speed, local_positions, mean_jerk, trunk_lean, window_features, windows)
+                       hand_height, limb_speed, local_positions, mean_jerk, travel_speed, trunk_lean, window_features,
+                       windows)
 from ..sampling import SamplingParams
 from .live import SoloLive
 
@@ -33,15 +34,17 @@ STRIDE_S = 1.0          # windows start every second, real and generated alike
 CONTEXTS = 3            # real held-out contexts a rollout starts from, beside the rest pose
 DRAWS = 2               # performers per label and start (each its own random draws)
 SKIP_S = 2.0            # seconds of a rollout left out: it starts from the mean pose or a real context
-BODY = ("limb_speed", "arm_speed", "leg_speed", "hand_height", "trunk_lean", "cadence", "foot_skating", "jerk",
-        "bone_error", "frozen")
-RATIOS = ("limb_speed", "arm_speed", "leg_speed", "foot_skating", "jerk", "cadence")   # reported as generated / real
+BODY = ("limb_speed", "arm_speed", "leg_speed", "travel", "hand_height", "trunk_lean", "cadence", "foot_skating",
+        "jerk", "bone_error", "frozen")
+# reported as generated / real
+RATIOS = ("limb_speed", "arm_speed", "leg_speed", "travel", "foot_skating", "jerk", "cadence")
 
 
 def body_figures(p: np.ndarray, fps: float, bones: np.ndarray) -> dict[str, float]:
     """The body measures of one stream (T, J, 3)."""
     return {"limb_speed": limb_speed(p, fps), "arm_speed": limb_speed(p, fps, ARMS),
-            "leg_speed": limb_speed(p, fps, LEGS), "hand_height": hand_height(p), "trunk_lean": trunk_lean(p),
+            "leg_speed": limb_speed(p, fps, LEGS), "travel": travel_speed(p, fps),
+            "hand_height": hand_height(p), "trunk_lean": trunk_lean(p),
             "cadence": cadence(p, fps), "foot_skating": foot_skating(p, fps), "jerk": mean_jerk(p, fps),
             "bone_error": bone_error(p, bones), "frozen": frozen_fraction(p, fps)}
 

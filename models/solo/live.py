@@ -28,6 +28,8 @@ PACE_GAIN = 0.5         # and its proportional part: a body falling still is ask
                         # its seconds) and overshot once it had wound up (proud's limbs 1.1 x real)
 PACE_DRIVE_LIMIT = 1.0  # the governor asks for at most e ≈ 2.7 times the target pace (or 1/e):
                         # further out of what it was trained on, the model loses the body's form
+TRAVEL_SMOOTHING = 0.97  # per frame: the travel the cap measures is an average over about a second,
+                        # so the cap slows a body that keeps travelling too fast, not a stride's peak
 SMOOTHING = 0.2         # the served body keeps this much of the last frame's (a 20-ms time constant):
                         # sampled frames tremble frame to frame, the arms most (eval solo: sad's and
                         # proud's wrists 1.9-2.8x the real jerk); this takes a tenth to a fifth away
@@ -62,6 +64,10 @@ class SoloLive:
         by_label = meta.get("action_pace", {})
         self.action_paces = np.array([[by_label.get(name, {}).get(a, np.nan) for name in self.labels]
                                       for a in self.actions]).reshape(len(self.actions), len(self.labels))
+        # how fast each label's root travels (m/s), where the checkpoint has it: the served
+        # body travels no faster (see _cap_travel)
+        travel = meta.get("travel_pace")
+        self.travel_paces = None if travel is None else np.array([travel[name] for name in self.labels])
         # the dancers' bone lengths (indexed by joint), where the checkpoint has them: the body is
         # held to them and its planted feet stay put (models.body)
         self.bones = np.asarray(meta["bone_lengths"]) if "bone_lengths" in meta else None
@@ -109,6 +115,7 @@ class SoloLive:
         self.measured: np.ndarray | None = None      # m/s, smoothed
         self.last_pose: np.ndarray | None = None     # as served: the planted feet and the speed start from it
         self.smoothed: np.ndarray | None = None      # the last served frame's features (see _smooth)
+        self.travel: np.ndarray | None = None        # m/s, the model's own travel, smoothed (see _cap_travel)
 
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
@@ -139,6 +146,8 @@ class SoloLive:
             goal = self._target_pace(emotion, 1.0, self.limb_paces)
             for speed in self._limb_speed(x[1:], x[:-1]):
                 self._govern(np.full(B, speed), goal)
+        for speed in self._travel_speed(x[1:]):
+            self._measure_travel(np.full(B, speed))
         n = min(len(x) - 1, RECOGNISE_WINDOW - 1)
         if n > 0:
             self.embedded[:, -n:] = self.head.embed_frames(x[-n:], x[-n - 1:-1])
@@ -170,6 +179,7 @@ class SoloLive:
         f = nxt.cpu().numpy() * self.std + self.mean
         if self.bones is not None:
             nxt = self._hold_bones(f)
+        self._cap_travel(f, emotion, energy)
         world = self.trajectory.advance(self._smooth(f))
         before = self.last_pose
         if self.bones is not None and before is not None:
@@ -194,6 +204,30 @@ class SoloLive:
                 self._fit_bones(f)
         self.smoothed = f.copy()
         return f
+
+    def _cap_travel(self, f: np.ndarray, emotion: np.ndarray, energy: np.ndarray) -> None:
+        """Denormalised frames (B, F), about to be served, their travel slowed (in place) where the
+        model has been travelling faster than the emotion's real pace (times the energy). Feet
+        that do not step slide after a root that travels faster than real: sad's and
+        not-confident's travelled at 1.3 x the real pace, and their feet slid at 1.6-1.7 x real
+        (2026-12-05). Only slowed, never hurried: a body the model keeps in place is not pushed
+        about, and a glide sped up slides the more. Only what is served: the model is fed its own
+        travel, and the cap follows that."""
+        if self.travel_paces is None:
+            return
+        speed = np.linalg.norm(f[:, 1:3], axis=-1) * self.fps
+        self._measure_travel(speed)
+        goal = self._target_pace(emotion, energy, self.travel_paces)
+        f[:, 1:3] *= np.minimum(1.0, goal / np.maximum(self.travel, 1e-6))[:, None]
+
+    def _measure_travel(self, speed: np.ndarray) -> None:
+        last = self.travel if self.travel is not None else speed
+        self.travel = TRAVEL_SMOOTHING * last + (1 - TRAVEL_SMOOTHING) * speed
+
+    def _travel_speed(self, frames: torch.Tensor) -> np.ndarray:
+        """Horizontal root speed (m/s) of each normalised frame (N, F): its own step."""
+        step = frames[:, 1:3].cpu().numpy() * self.std[1:3] + self.mean[1:3]
+        return np.linalg.norm(step, axis=-1) * self.fps
 
     def _hold_bones(self, f: np.ndarray) -> torch.Tensor:
         """The sampled frames (B, F), denormalised, with every bone set to its length (in place);
