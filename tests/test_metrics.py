@@ -12,6 +12,8 @@ def test_a_body_standing_still_is_frozen_and_a_walking_one_is_not(bandai_bvh):
     walk = still + (np.arange(90) / 30)[:, None, None] * np.array([1.0, 0.0, 0.0])   # 1 m/s, rigid
     assert metrics.mean_speed(walk, 30) == pytest.approx(1.0, rel=1e-3)
     assert metrics.frozen_fraction(walk, 30) == 1.0           # travel alone is not dancing: root-relative
+    assert metrics.travel_speed(walk, 30) == pytest.approx(1.0, rel=1e-3)
+    assert metrics.travel_speed(still, 30) == 0.0
     assert metrics.mean_jerk(walk, 30) == pytest.approx(0.0, abs=1e-6)
 
 

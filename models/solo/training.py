@@ -49,7 +49,6 @@ class Options:
     w_rollout_limbs: float = 1.0      # its arms, legs, trunk as fast as the real continuation's (log-ratio²)
     w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
     w_rollout_jerk: float = 1.0       # its limbs no jerkier than the real ones (log-ratio over, squared)
-    w_rollout_travel: float = 0.0     # its root travelling as fast as the real continuation's (log-ratio²)
 
 
 class WindowSampler:
@@ -165,8 +164,7 @@ def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
         # while they weigh nothing there is no rollout to generate
         share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
         rollout = {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
-                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk,
-                   "rollout_travel": share * o.w_rollout_travel}
+                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk}
         if sum(rollout.values()) > 0:
             weights |= rollout
     return weights
@@ -220,10 +218,7 @@ class Rollout:
       and what it did with them read as happy;
     - feet: a foot near the floor does not slide faster than the real continuation's do;
     - jerk: the limbs' jerk (third difference) is no more than the real continuation's, so the
-      limbs move as the real ones do rather than tremble;
-    - travel: the root travels as fast as the real continuation's (log-ratio squared): feet that
-      do not step slide after a root that travels faster than real (sad's and not-confident's
-      roots travelled 1.3x the real pace, and their feet slid 1.6-1.7x real, 2026-12-05).
+      limbs move as the real ones do rather than tremble.
 
     The eval reads emotion with a classifier of its own (models.metrics), never this head."""
 
@@ -286,12 +281,6 @@ class Rollout:
         down = torch.sigmoid((floor[:, None, None] + self.CONTACT - height[:, 1:]) / 0.01)
         return (down * speed).sum((1, 2)) / down.sum((1, 2)).clamp_min(1.0)
 
-    def travel(self, f: torch.Tensor) -> torch.Tensor:
-        """(B,) mean horizontal speed (m/s) of the root over the frames of f after the first (each
-        frame's features hold its own step)."""
-        raw = f[:, 1:, 1:3] * self.std[1:3] + self.mean[1:3]
-        return raw.norm(dim=-1).mean(1) * self.fps
-
     def floor(self, f: torch.Tensor) -> torch.Tensor:
         """(B,) the lowest foot height in each window (real frames: where its floor is)."""
         raw = f * self.std + self.mean
@@ -313,7 +302,6 @@ class Rollout:
             "rollout_limbs": ((self.limb_speed(gen) + eps).log() - (self.limb_speed(real) + eps).log()).pow(2).mean(),
             "rollout_feet": F.relu(self.foot_skating(gen, floor) - self.foot_skating(real, floor)).mean(),
             "rollout_jerk": F.relu((self.jerk(gen) + jolt).log() - (self.jerk(real) + jolt).log()).pow(2).mean(),
-            "rollout_travel": ((self.travel(gen) + eps).log() - (self.travel(real) + eps).log()).pow(2).mean(),
         }
 
 
