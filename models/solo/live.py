@@ -146,8 +146,9 @@ class SoloLive:
             goal = self._target_pace(emotion, 1.0, self.limb_paces)
             for speed in self._limb_speed(x[1:], x[:-1]):
                 self._govern(np.full(B, speed), goal)
-        for speed in self._travel_speed(x[1:]):
-            self._measure_travel(np.full(B, speed))
+        if self.travel_paces is not None:
+            for speed in _travel_speed(x[1:].cpu().numpy() * self.std + self.mean, self.fps):
+                self.travel = _average(self.travel, np.full(B, speed), TRAVEL_SMOOTHING)
         n = min(len(x) - 1, RECOGNISE_WINDOW - 1)
         if n > 0:
             self.embedded[:, -n:] = self.head.embed_frames(x[-n:], x[-n - 1:-1])
@@ -215,19 +216,9 @@ class SoloLive:
         travel, and the cap follows that."""
         if self.travel_paces is None:
             return
-        speed = np.linalg.norm(f[:, 1:3], axis=-1) * self.fps
-        self._measure_travel(speed)
+        self.travel = _average(self.travel, _travel_speed(f, self.fps), TRAVEL_SMOOTHING)
         goal = self._target_pace(emotion, energy, self.travel_paces)
         f[:, 1:3] *= np.minimum(1.0, goal / np.maximum(self.travel, 1e-6))[:, None]
-
-    def _measure_travel(self, speed: np.ndarray) -> None:
-        last = self.travel if self.travel is not None else speed
-        self.travel = TRAVEL_SMOOTHING * last + (1 - TRAVEL_SMOOTHING) * speed
-
-    def _travel_speed(self, frames: torch.Tensor) -> np.ndarray:
-        """Horizontal root speed (m/s) of each normalised frame (N, F): its own step."""
-        step = frames[:, 1:3].cpu().numpy() * self.std[1:3] + self.mean[1:3]
-        return np.linalg.norm(step, axis=-1) * self.fps
 
     def _hold_bones(self, f: np.ndarray) -> torch.Tensor:
         """The sampled frames (B, F), denormalised, with every bone set to its length (in place);
@@ -348,8 +339,7 @@ class SoloLive:
         self.target = goal
         if speed is None:
             return
-        smoothed = self.measured if self.measured is not None else speed
-        self.measured = PACE_SMOOTHING * smoothed + (1 - PACE_SMOOTHING) * speed
+        self.measured = _average(self.measured, speed, PACE_SMOOTHING)
         error = np.log(goal + PACE_FLOOR) - np.log(self.measured + PACE_FLOOR)
         self.integral = np.clip(self.integral + PACE_RATE * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
         self.drive = np.clip(self.integral + PACE_GAIN * error, -PACE_DRIVE_LIMIT, PACE_DRIVE_LIMIT)
@@ -377,6 +367,16 @@ class SoloLive:
             if progress:
                 progress(t + 1)
         return out
+
+
+def _average(last: np.ndarray | None, value: np.ndarray, keep: float) -> np.ndarray:
+    """A running average that keeps `keep` of `last` a frame (`value` itself when there is none yet)."""
+    return value if last is None else keep * last + (1 - keep) * value
+
+
+def _travel_speed(f: np.ndarray, fps: float) -> np.ndarray:
+    """Horizontal root speed (m/s) of each denormalised frame (N, F): its own step."""
+    return np.linalg.norm(f[:, 1:3], axis=-1) * fps
 
 
 def _groups(params: list[SamplingParams], device) -> list[tuple[slice | torch.Tensor, SamplingParams]]:
