@@ -206,7 +206,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     family, training = families.family(args.kind), families.part(args.kind, "training")
     ds, path = load_dataset(args.data)
     tc = dataclass_from_args(TrainConfig, args)
-    task = training.Task(ds, dataclass_from_args(family.Config, args), dataclass_from_args(training.Options, args))
+    task = training.Task(ds, dataclass_from_args(family.Config, args), dataclass_from_args(training.Options, args),
+                         init=tc.init)
     meta = {"command": "motionbridge " + shlex.join(args.argv),
             "seed": tc.seed, "data": {"source": ds.source, "file": str(path) if path else args.data,
                                       "sha256": data_hash(ds),

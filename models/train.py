@@ -45,6 +45,8 @@ class TrainConfig:
 class Task(Protocol):
     kind: str
     options: object                   # the family's own training options (a dataclass)
+    init: str                         # the checkpoint it was made to fine-tune (TrainConfig.init), whose
+                                      # normalisation (and, where the family has them, actions) it keeps
 
     def build(self) -> torch.nn.Module: ...
     def start(self, tc: TrainConfig, step: int, rank: int, device: torch.device) -> None: ...
@@ -88,6 +90,8 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
     out = checkpoint.stem(out)
     step, history = 0, []
     code = git_commit()          # the code that trains is what was imported now, whatever changes later
+    if tc.init != task.init:
+        raise ValueError(f"the task was made to fine-tune {task.init or 'nothing'}, not {tc.init or 'nothing'}")
     if tc.init and not resume:
         meta = {**meta, "init": initialise(model, tc.init, device, task.meta().get("labels"))}
     if resume:

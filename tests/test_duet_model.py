@@ -146,8 +146,11 @@ def test_a_fine_tuned_duet_normalises_as_the_weights_it_starts_from(salsa, tmp_p
     for key in ("feature_mean", "relation_mean", "feature_std", "relation_std"):
         pre[key] = [x * 1.5 + 0.25 for x in pre[key]]
     meta_file.write_text(json.dumps(pre))
-    task = Task(salsa, DuetConfig(**config), Options(sequence=24))
-    own = {k: np.asarray(v).tolist() for k, v in task.stats.items()}
+    own = {k: np.asarray(v).tolist() for k, v in Task(salsa, DuetConfig(**config), Options(sequence=24)).stats.items()}
+    with pytest.raises(ValueError, match="made to fine-tune nothing"):          # stats and weights would disagree
+        train(Task(salsa, DuetConfig(**config), Options(sequence=24)), TrainConfig(steps=1, init=str(tmp_path / "pre")),
+              tmp_path / "tuned", {})
+    task = Task(salsa, DuetConfig(**config), Options(sequence=24), init=str(tmp_path / "pre"))
     # at learning rate 0 the run's checkpoint is exactly where fine-tuning starts
     train(task, TrainConfig(steps=1, batch_size=4, eval_every=1, warmup=1, lr=0.0, init=str(tmp_path / "pre")),
           tmp_path / "tuned", {"command": "test", "seed": 0})

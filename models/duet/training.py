@@ -162,13 +162,20 @@ class Task:
     kind = "duet"
     curves = ("mse", "place", "velocity")                     # the validation losses the training curve draws
 
-    def __init__(self, ds: MotionDataset, config: DuetConfig, options: Options):
+    def __init__(self, ds: MotionDataset, config: DuetConfig, options: Options, init: str = ""):
         if ds.n_performers != 2:
             raise ValueError(f"{ds.source}: the duet model trains on pairs; this dataset has "
                              f"{ds.n_performers} performer(s) per clip (try cmu-salsa)")
         config.check()
-        self.ds, self.config, self.options = ds, config, options
+        self.ds, self.config, self.options, self.init = ds, config, options, init
         self.stats = statistics(ds, ds.split(heldout=False))
+        if init:
+            # fine-tuning: features normalised as the weights learnt them, not by this data's own
+            # stats (the bone lengths the live partner keeps stay these dancers')
+            source = checkpoint.read_meta(init)
+            for part, key in (("dancer", "feature"), ("relation", "relation")):
+                for stat in ("mean", "std"):
+                    self.stats[f"{part}_{stat}"] = np.asarray(source[f"{key}_{stat}"], dtype=np.float32)
 
     def build(self) -> DuetModel:
         return DuetModel(self.config)
@@ -176,13 +183,6 @@ class Task:
     def start(self, tc: TrainConfig, step: int, rank: int, device: torch.device) -> None:
         ds, o = self.ds, self.options
         self.tc, self.device = tc, device
-        if tc.init:
-            # fine-tuning: features normalised as the weights learnt them, not by this data's own
-            # stats (the bone lengths the live partner keeps stay these dancers')
-            source = checkpoint.read_meta(tc.init)
-            for part, key in (("dancer", "feature"), ("relation", "relation")):
-                for stat in ("mean", "std"):
-                    self.stats[f"{part}_{stat}"] = np.asarray(source[f"{key}_{stat}"], dtype=np.float32)
         self.batches = PairSampler(ds, ds.split(heldout=False), o.sequence, self.stats, True, o,
                                    tc.seed * 1000 + rank + step)
         held = ds.split(heldout=True) or ds.split(heldout=False)

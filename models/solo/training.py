@@ -136,15 +136,15 @@ def label_paces(ds: MotionDataset, speed=metrics.limb_speed) -> dict[str, float]
     return {name: _pace(ds, [c for c in train if ds.labels[c] == i], speed) for i, name in enumerate(ds.label_names)}
 
 
-def action_paces(ds: MotionDataset) -> dict[str, dict[str, float]]:
-    """Each label's pace doing each action its training clips show (Bandai's names say which):
-    asked to bow, a body is steered to a bow's pace, not to its emotion's, which is mostly walks'."""
+def action_paces(ds: MotionDataset, actions: list[str]) -> dict[str, dict[str, float]]:
+    """Each label's pace doing each of `actions` that its training clips show (Bandai's names say
+    which): asked to bow, a body is steered to a bow's pace, not to its emotion's, which is mostly
+    walks'."""
     train = ds.split(heldout=False)
     out: dict[str, dict[str, float]] = {}
     for i, name in enumerate(ds.label_names):
         clips = [c for c in train if ds.labels[c] == i]
-        by_action = {a: _pace(ds, [c for c in clips if action(ds.clip_names[c]) == a])
-                     for a in sorted({action(ds.clip_names[c]) for c in clips})}
+        by_action = {a: _pace(ds, [c for c in clips if action(ds.clip_names[c]) == a]) for a in actions}
         out[name] = {a: v for a, v in by_action.items() if v > 0}       # 0: only clips too short to move
     return out
 
@@ -361,15 +361,24 @@ class Task:
     kind = "solo"
     curves = ("mse", "mdn", "emotion_real", "emotion_gen")    # the validation losses the training curve draws
 
-    def __init__(self, ds: MotionDataset, config: SoloConfig, options: Options):
+    def __init__(self, ds: MotionDataset, config: SoloConfig, options: Options, init: str = ""):
         config.n_labels, config.n_features = len(ds.label_names), ds.feature_mean.shape[0]
-        # the actions the training clips' names say (none for data whose names do not)
-        self.actions = named_actions([ds.clip_names[c] for c in ds.split(heldout=False)])
+        # the actions the training clips' names say (none for data whose names do not); fine-tuning,
+        # the starting checkpoint's, so each action input means what it meant and a model that
+        # takes none still takes none (taught by fine-tuning alone, actions were not heeded: README)
+        if init:
+            source = checkpoint.read_meta(init)
+            self.actions = list(source.get("actions", []))
+            # frames normalised as the weights learnt them, not by this data's own stats
+            ds.feature_mean = np.asarray(source["feature_mean"], dtype=np.float32)
+            ds.feature_std = np.asarray(source["feature_std"], dtype=np.float32)
+        else:
+            self.actions = named_actions([ds.clip_names[c] for c in ds.split(heldout=False)])
         config.n_actions = len(self.actions)
         config.check()
         if not 0 <= options.rollout < config.context:
             raise ValueError(f"rollout must be 0 to context - 1 ({config.context - 1}) frames, got {options.rollout}")
-        self.ds, self.config, self.options = ds, config, options
+        self.ds, self.config, self.options, self.init = ds, config, options, init
         # once per run, not at every checkpoint written: the limbs' pace encodes every clip.
         # The model is conditioned on the limbs' pace, not the world's: asked for a world pace, a
         # model can meet it by travelling while its arms hang (the shipped model until 2026-12-04
@@ -377,7 +386,7 @@ class Task:
         self.paces = {"pace": label_paces(ds), "pace_of": "limbs",
                       "travel_pace": label_paces(ds, metrics.travel_speed)}
         if self.actions:
-            self.paces["action_pace"] = action_paces(ds)
+            self.paces["action_pace"] = action_paces(ds, self.actions)
         # ... and the dancers' bone lengths, which the live body is held to (models.body)
         self.bones = median_bones([ds.clip(c)[:, 0] for c in ds.split(heldout=False)])
 
@@ -388,11 +397,6 @@ class Task:
         """Ready to draw batches from `step` on (a resumed run draws new windows)."""
         ds, c, o = self.ds, self.config, self.options
         self.tc, self.device = tc, device
-        if tc.init:
-            # fine-tuning: frames normalised as the weights learnt them, not by this data's own stats
-            source = checkpoint.read_meta(tc.init)
-            ds.feature_mean = np.asarray(source["feature_mean"], dtype=np.float32)
-            ds.feature_std = np.asarray(source["feature_std"], dtype=np.float32)
         self.batches = WindowSampler(ds, ds.split(heldout=False), c.context, o.mirror, tc.seed * 1000 + rank + step,
                                      o.balance, self.actions)
         held = ds.split(heldout=True)
