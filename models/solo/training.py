@@ -23,7 +23,7 @@ from ..dataset import MotionDataset, action, mirrored_action, named_actions
 from ..sampling import SamplingParams, draw, held, skeleton_noise, wander
 from ..train import TrainConfig
 from .live import LIMB_CORRELATION, NOISE_CORRELATION
-from .model import EmotionHead, SoloConfig, SoloModel
+from .model import SoloConfig, SoloModel
 
 DATA = "bandai"                       # what `train solo` trains on unless told
 
@@ -49,7 +49,6 @@ class Options:
     w_rollout_limbs: float = 1.0      # its arms, legs, trunk as fast as the real continuation's (log-ratio²)
     w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
     w_rollout_jerk: float = 1.0       # its limbs no jerkier than the real ones (log-ratio over, squared)
-    w_rollout_critic: float = 0.0     # the rollout named as its emotion by a classifier trained apart (`critic`)
 
 
 class WindowSampler:
@@ -165,8 +164,7 @@ def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
         # while they weigh nothing there is no rollout to generate
         share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
         rollout = {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
-                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk,
-                   "rollout_critic": share * o.w_rollout_critic}
+                   "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk}
         if sum(rollout.values()) > 0:
             weights |= rollout
     return weights
@@ -195,34 +193,6 @@ class BoneLoss:
     def __call__(self, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         real = self.lengths(targets).unsqueeze(-2)                    # (B, T, 1, bones)
         return ((self.lengths(mu) - real).abs() / real.clamp_min(1e-3)).mean()
-
-
-CRITIC_STEPS = 500       # the critic's training steps (batch 128): its held-out accuracy peaks by
-                         # then (0.65 on Bandai's held-out clips) and it only memorises after
-
-
-def critic(ds: MotionDataset, config: SoloConfig, frames: int, seed: int, device) -> EmotionHead:
-    """An emotion classifier over `frames`-frame windows, trained apart on real training windows
-    only (balanced by label, mirrored, noisy), then frozen: the rollout's emotion judged by
-    something other than the model's own head. That head is trained with the model and learns its
-    clips by heart (train cross-entropy 0.003, validation 5.5); it reads every emotion of the
-    shipped model's rollouts as asked, where the eval's classifier reads normal as sad. A head
-    trained apart for a few seconds reads held-out clips at 0.65 and the shipped model's normal as
-    normal 0.30 of the time (2026-12-05). Not the eval's classifier (models.metrics), which reads
-    4-s windows' statistics."""
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    head = EmotionHead(config, hidden=64).to(device)
-    sampler = WindowSampler(ds, ds.split(heldout=False), frames, True, seed, True)
-    opt = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=0.1)
-    for _ in range(CRITIC_STEPS):
-        x, y, _, _ = (torch.from_numpy(a) for a in sampler.batch(128))
-        x = x + 0.1 * torch.randn(x.shape, generator=g)
-        loss = F.cross_entropy(head(x.to(device)), y.to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return head.eval().requires_grad_(False)
 
 
 class Rollout:
@@ -317,8 +287,7 @@ class Rollout:
         return (self._local(f)[..., self.FEET, 1] + raw[..., :1]).amin((1, 2))
 
     def losses(self, model: SoloModel, w: torch.Tensor, emotion: torch.Tensor, labels: torch.Tensor,
-               pace: torch.Tensor, rng: torch.Generator, action: torch.Tensor | None = None,
-               critic: EmotionHead | None = None) -> dict[str, torch.Tensor]:
+               pace: torch.Tensor, rng: torch.Generator, action: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         x = self.generate(model, w, emotion, pace, rng, action)
         gen, real = x[:, -self.frames - 1:], w[:, -self.frames - 1:]      # with the frame before, for speeds
         frozen = {k: v.detach() for k, v in model.emotion_head.named_parameters()}
@@ -328,16 +297,12 @@ class Rollout:
         eps = 0.05   # m/s: a standing body's speed is noise, not a ratio worth matching
         jolt = 1.0   # m/s³: likewise a standing body's jerk
         floor = self.floor(w)
-        out = {
+        return {
             "rollout_emotion": (named * asked).sum() / asked.sum().clamp_min(1),
             "rollout_limbs": ((self.limb_speed(gen) + eps).log() - (self.limb_speed(real) + eps).log()).pow(2).mean(),
             "rollout_feet": F.relu(self.foot_skating(gen, floor) - self.foot_skating(real, floor)).mean(),
             "rollout_jerk": F.relu((self.jerk(gen) + jolt).log() - (self.jerk(real) + jolt).log()).pow(2).mean(),
         }
-        if critic is not None:
-            judged = F.cross_entropy(critic(gen), labels, reduction="none")
-            out["rollout_critic"] = (judged * asked).sum() / asked.sum().clamp_min(1)
-        return out
 
 
 def withheld(emotion: torch.Tensor, share: float, rng: torch.Generator) -> torch.Tensor:
@@ -440,7 +405,6 @@ class Task:
         self.rng = torch.Generator().manual_seed(tc.seed + rank)
         self.bone_loss = BoneLoss(ds.feature_mean, ds.feature_std, device)
         self.rollout = Rollout(o.rollout, ds.fps, ds.feature_mean, ds.feature_std, device)
-        self.critic = critic(ds, c, o.rollout + 1, tc.seed + 11, device) if o.rollout and o.w_rollout_critic else None
 
     def losses(self, model, step: int) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         """One training batch through `model` (perhaps wrapped in DDP): its losses and their weights."""
@@ -458,7 +422,7 @@ class Task:
         out.losses["bone"] = self.bone_loss(out.mu, w[:, 1:])
         weights = loss_weights(step, tc, o)
         if "rollout_emotion" in weights:
-            out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng, act, self.critic)
+            out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng, act)
         return out.losses, weights
 
     def validate(self, model: SoloModel) -> dict[str, float]:
