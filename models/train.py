@@ -75,6 +75,8 @@ def _distributed() -> tuple[int, int]:
 def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool = False,
           on_step: Callable[[int, dict], None] | None = None) -> dict:
     """Train and write `out`.safetensors/.json (and `out`.train.pt for --resume). Returns metrics."""
+    if tc.init != task.init:
+        raise ValueError(f"the task was made to fine-tune {task.init or 'nothing'}, not {tc.init or 'nothing'}")
     rank, world = _distributed()
     device = pick_device(tc.device)
     if device.type == "cuda" and world > 1:
@@ -90,8 +92,6 @@ def train(task: Task, tc: TrainConfig, out: str | Path, meta: dict, resume: bool
     out = checkpoint.stem(out)
     step, history = 0, []
     code = git_commit()          # the code that trains is what was imported now, whatever changes later
-    if tc.init != task.init:
-        raise ValueError(f"the task was made to fine-tune {task.init or 'nothing'}, not {tc.init or 'nothing'}")
     if tc.init and not resume:
         meta = {**meta, "init": initialise(model, tc.init, device, task.meta().get("labels"))}
     if resume:
