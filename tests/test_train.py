@@ -8,14 +8,13 @@ import sys
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from bridge.cli import main
 from models.dataset import action, build_folder
 from models import metrics, motion, skeleton
 from models.bvh import read_bvh
 from models.solo.model import SoloConfig, SoloModel
-from models.solo.training import BoneLoss, Discriminator, Options, Rollout, Task, WindowSampler
+from models.solo.training import BoneLoss, Options, Rollout, Task, WindowSampler
 
 TINY = ["--context", "16", "--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--n-mix", "3",
         "--batch-size", "8", "--eval-every", "10", "--warmup", "5", "--threads", "1"]
@@ -309,26 +308,6 @@ def test_a_rollout_is_drawn_from_the_model_and_its_losses_reach_the_weights(band
     mixture = model.mdn_head.weight.grad
     assert mixture is not None and mixture.abs().sum() > 0 and torch.isfinite(mixture).all()
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.emotion_head.parameters())  # frozen
-
-
-def test_the_discriminator_learns_to_tell_a_walk_from_the_same_walk_trembling(bandai_bvh):
-    f, _ = motion.encode(skeleton.from_bvh(read_bvh(bandai_bvh)))        # 20 frames of a dash
-    f = torch.as_tensor((f - f.mean(0)) / (f.std(0) + 1e-3))
-    real = torch.stack([f[s:s + 12] for s in range(len(f) - 11)])
-    rng = torch.Generator().manual_seed(0)
-    torch.manual_seed(0)
-    judge = Discriminator(f.shape[1], 2)
-    opt = torch.optim.Adam(judge.parameters(), lr=1e-3, betas=(0.5, 0.9))
-    labels, asked = torch.zeros(len(real), dtype=torch.long), torch.ones(len(real))
-    for _ in range(100):
-        fake = real + 0.1 * torch.randn(real.shape, generator=rng)        # a tremor, fresh each time
-        loss = F.relu(1 - judge(real, labels, asked)).mean() + F.relu(1 + judge(fake, labels, asked)).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    judge.eval()
-    fresh = real + 0.1 * torch.randn(real.shape, generator=rng)
-    assert (judge(real, labels, asked) > judge(fresh, labels, asked)).float().mean() > 0.9
 
 
 def test_a_rollout_longer_than_the_window_is_refused(fixture_dataset):

@@ -49,7 +49,6 @@ class Options:
     w_rollout_limbs: float = 1.0      # its arms, legs, trunk as fast as the real continuation's (log-ratio²)
     w_rollout_feet: float = 1.0       # its feet not sliding faster than the real ones (m/s over)
     w_rollout_jerk: float = 1.0       # its limbs no jerkier than the real ones (log-ratio over, squared)
-    w_rollout_real: float = 0.0       # a discriminator trained alongside takes it for real motion of its label
 
 
 class WindowSampler:
@@ -166,9 +165,6 @@ def loss_weights(step: int, tc: TrainConfig, o: Options) -> dict[str, float]:
         share = schedules.ramp(step, 0.0, 1.0, delay, ramp)
         rollout = {"rollout_emotion": share * o.w_rollout_emotion, "rollout_limbs": share * o.w_rollout_limbs,
                    "rollout_feet": share * o.w_rollout_feet, "rollout_jerk": share * o.w_rollout_jerk}
-        if o.w_rollout_real:
-            # the discriminator learns for a while before its word counts
-            rollout |= {"rollout_real": o.w_rollout_real * schedules.ramp(step, 0.0, 1.0, delay + 50, 100), "disc": 0.0}
         if sum(rollout.values()) > 0:
             weights |= rollout
     return weights
@@ -197,29 +193,6 @@ class BoneLoss:
     def __call__(self, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         real = self.lengths(targets).unsqueeze(-2)                    # (B, T, 1, bones)
         return ((self.lengths(mu) - real).abs() / real.clamp_min(1e-3)).mean()
-
-
-class Discriminator(torch.nn.Module):
-    """Real or generated, per label: a small convolution over a rollout's frames and their
-    velocities, its verdict plus a projection on the label (Miyato and Koyama's projection
-    discriminator), spectrally normalised so its gradients stay tame."""
-
-    def __init__(self, n_features: int, n_labels: int, width: int = 64):
-        super().__init__()
-        sn = torch.nn.utils.parametrizations.spectral_norm
-        act = torch.nn.LeakyReLU(0.2)
-        self.body = torch.nn.Sequential(
-            sn(torch.nn.Conv1d(3 * n_features, width, 3, padding=1)), act,
-            sn(torch.nn.Conv1d(width, width, 4, stride=2, padding=1)), act,
-            sn(torch.nn.Conv1d(width, width, 4, stride=2, padding=1)), act)
-        self.out = sn(torch.nn.Linear(width, 1))
-        self.embed = sn(torch.nn.Embedding(n_labels, width))
-
-    def forward(self, f: torch.Tensor, labels: torch.Tensor, asked: torch.Tensor) -> torch.Tensor:
-        v = torch.diff(f, dim=1)
-        a = torch.diff(v, dim=1)
-        h = self.body(torch.cat([f[:, 2:], 10.0 * v[:, 1:], 30.0 * a], -1).transpose(1, 2)).mean(-1)
-        return self.out(h)[:, 0] + asked * (self.embed(labels) * h).sum(-1)
 
 
 class Rollout:
@@ -317,7 +290,6 @@ class Rollout:
                pace: torch.Tensor, rng: torch.Generator, action: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         x = self.generate(model, w, emotion, pace, rng, action)
         gen, real = x[:, -self.frames - 1:], w[:, -self.frames - 1:]      # with the frame before, for speeds
-        self.last = gen, real                                          # for the discriminator's step
         frozen = {k: v.detach() for k, v in model.emotion_head.named_parameters()}
         logits = torch.func.functional_call(model.emotion_head, frozen, (gen,))
         asked = emotion.sum(-1) > 0
@@ -433,10 +405,6 @@ class Task:
         self.rng = torch.Generator().manual_seed(tc.seed + rank)
         self.bone_loss = BoneLoss(ds.feature_mean, ds.feature_std, device)
         self.rollout = Rollout(o.rollout, ds.fps, ds.feature_mean, ds.feature_std, device)
-        if o.w_rollout_real:
-            torch.manual_seed(tc.seed + 11)
-            self.disc = Discriminator(c.n_features, c.n_labels).to(device)
-            self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=4e-4, betas=(0.5, 0.9))
 
     def losses(self, model, step: int) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         """One training batch through `model` (perhaps wrapped in DDP): its losses and their weights."""
@@ -455,18 +423,6 @@ class Task:
         weights = loss_weights(step, tc, o)
         if "rollout_emotion" in weights:
             out.losses |= self.rollout.losses(plain, w, emotion, labels, pace, self.rng, act)
-            if o.w_rollout_real:
-                gen, real = self.rollout.last
-                asked = (emotion.sum(-1) > 0).float()
-                self.disc.requires_grad_(True)
-                for _ in range(2):
-                    d = F.relu(1 - self.disc(real, labels, asked)).mean() + F.relu(1 + self.disc(gen.detach(), labels, asked)).mean()
-                    self.disc_opt.zero_grad()
-                    d.backward()
-                    self.disc_opt.step()
-                self.disc.requires_grad_(False)
-                out.losses["rollout_real"] = -self.disc(gen, labels, asked).mean()
-                out.losses["disc"] = d.detach()
         return out.losses, weights
 
     def validate(self, model: SoloModel) -> dict[str, float]:
