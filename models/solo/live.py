@@ -165,9 +165,10 @@ class SoloLive:
         e = torch.as_tensor(np.asarray(emotion, dtype=np.float32), device=self.device)
         e = e / e.sum(-1, keepdim=True).clamp_min(1e-6)
         energy = np.array([p.energy for p in params])
-        target = self._target_pace(emotion, energy, self._paces(condition.actions))
+        actions = self._action_indices(condition.actions)
+        target = self._target_pace(emotion, energy, self._paces(actions))
         asked = torch.as_tensor(target * np.exp(self.drive), dtype=torch.float32, device=self.device)
-        out = self._run(self.prev, e, asked, self.cache, [p.intensity for p in params], self._actions(condition.actions))
+        out = self._run(self.prev, e, asked, self.cache, [p.intensity for p in params], self._actions(actions))
         self.noise = wander(self.noise, NOISE_CORRELATION, self.generator)
         noise = self.noise @ self.limbs
         nxt, component = torch.empty_like(self.prev), torch.empty_like(self.component)
@@ -263,29 +264,34 @@ class SoloLive:
         self._run(self.prev, self.prev.new_full((B, L), 1.0 / L), self.prev.new_ones(B), self._scratch)
         self._scratch.seen -= 1                    # the same slot next time: the scratch never grows
 
-    def _actions(self, names: list[str | None]) -> torch.Tensor | None:
-        """Each performer's action asked, by name → one-hot rows (B, A); None when none is asked of
-        anyone (or the model takes no actions). A name the model does not know asks for none
-        (the protocol refuses such names before they get here)."""
+    def _action_indices(self, names: list[str | None]) -> np.ndarray | None:
+        """Each performer's action asked, as an index into the model's actions (B,), -1 for none;
+        None when no one asks for one (or the model takes no actions). A name the model does not
+        know asks for none: the protocol refuses such names before they get here."""
         if not self.actions or not any(names):
             return None
+        index = {a: i for i, a in enumerate(self.actions)}
+        return np.array([index.get(n, -1) for n in (list(names) + [None] * self.performers)[:self.performers]])
+
+    def _actions(self, indices: np.ndarray | None) -> torch.Tensor | None:
+        """One-hot rows (B, A) of the actions asked; None when none is asked of anyone."""
+        if indices is None:
+            return None
         rows = torch.zeros(self.performers, len(self.actions), device=self.device)
-        for p, name in enumerate(names[:self.performers]):
-            if name in self.actions:
-                rows[p, self.actions.index(name)] = 1.0
+        asked = np.flatnonzero(indices >= 0)
+        rows[asked, indices[asked]] = 1.0
         return rows
 
-    def _paces(self, names: list[str | None]) -> np.ndarray:
+    def _paces(self, indices: np.ndarray | None) -> np.ndarray:
         """Each performer's pace for every label, m/s (B, L): the label's pace doing the action the
-        performer is asked for, where the checkpoint knows it, else the label's own. A model that
-        takes no actions has the labels' paces (L,), shared by every performer: no copy a frame."""
-        if not self.actions:
+        performer is asked for, where the checkpoint knows it, else the label's own. While no
+        action is asked, the labels' paces (L,), shared by every performer: no copy a frame."""
+        if indices is None:
             return self.paces
         out = np.repeat(self.paces[None], self.performers, axis=0)
-        for p, name in enumerate(names[:self.performers]):
-            if name in self.actions:
-                row = self.action_paces[self.actions.index(name)]
-                out[p] = np.where(np.isnan(row), self.paces, row)
+        for p in np.flatnonzero(indices >= 0):
+            row = self.action_paces[indices[p]]
+            out[p] = np.where(np.isnan(row), self.paces, row)
         return out
 
     def _run(self, x: torch.Tensor, emotion: torch.Tensor, pace: torch.Tensor, cache: KVCache,
