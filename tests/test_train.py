@@ -164,7 +164,7 @@ def test_distributed_training_on_two_gloo_processes(fixture_dataset, tmp_path):
     assert meta["step"] == 10
 
 
-def test_balanced_windows_come_evenly_by_label_and_by_action_within_it_from_shared_actions(bandai_dataset):
+def test_balanced_windows_come_evenly_by_label_and_by_action_within_it(bandai_dataset):
     ds = bandai_dataset
     train = ds.split(heldout=False)
     plain = WindowSampler(ds, train, length=64, mirror=False, seed=0)
@@ -181,9 +181,6 @@ def test_balanced_windows_come_evenly_by_label_and_by_action_within_it_from_shar
         acts = collections.Counter(a for a, l in zip(names, labels) if l == label)
         counts = np.array(list(acts.values()))
         assert counts.min() > 0.8 * counts.mean() and counts.max() < 1.2 * counts.mean(), (ds.label_names[label], acts)
-    # and only from the actions every label performs: normal alone kicks, punches and dances
-    assert set(names) == {"bow", "bye", "dash", "run", "walk", "walk-back", "walk-left", "walk-right"}
-    assert {"kick", "dance-short"} <= {action(ds.clip_names[c]) for c in plain.clips}
     # and the batches themselves follow the weights
     _, batch_labels, _, _ = even.batch(3000)
     np.testing.assert_allclose(np.bincount(batch_labels, minlength=len(ds.label_names)) / 3000,

@@ -41,7 +41,7 @@ class Options:
     teacher_forcing_floor: float = 0.25  # share of real input frames at the end of training
     input_noise: float = 0.03         # std (normalised units) of noise on input frames, not targets
     mirror: bool = True
-    balance: bool = True              # windows of the actions every label performs, drawn evenly by label and by action
+    balance: bool = True              # windows drawn evenly by label, and by action within a label
     drop_emotion: float = 0.1         # share of windows shown no emotion: what guidance steers away from
     drop_action: float = 0.25         # share of windows shown no action: what a body does when none is asked
     rollout: int = 0                  # frames each window's end is generated free-running (0: none)
@@ -59,19 +59,15 @@ class WindowSampler:
 
     Drawn in proportion to the windows a clip holds, Bandai's emotions come lopsided (normal is a
     third of the windows, angry 43 s in all) and each mixed with whatever its actors happened to
-    do most: a long dance clip makes "normal" mean dancing. Balanced, the windows come from the
-    actions every label performs (`shared_actions`), every label is drawn as often, and within a
-    label every action it performs is (see `balanced`), so what is being done no longer tells the
-    emotion.
+    do most: a long dance clip makes "normal" mean dancing. Balanced, every label is drawn as often,
+    and within a label every action it performs is (see `balanced`), so what is being done no
+    longer tells the emotion.
     """
 
     def __init__(self, ds: MotionDataset, clips: list[int], length: int, mirror: bool, seed: int,
                  balance: bool = False, actions: list[str] = ()):
         self.length = length + 1          # inputs and their next frames
         self.clips = [c for c in clips if ds.clip_length(c) >= self.length]
-        shared = shared_actions(ds, clips, mirror) if balance else None
-        if shared:
-            self.clips = [c for c in self.clips if action(ds.clip_names[c]) in shared]
         if not self.clips:
             raise ValueError(f"no clip is {self.length} frames long; use a shorter --context")
         self.features = [(ds.features[c][:, 0] - ds.feature_mean) / ds.feature_std for c in self.clips]
@@ -105,22 +101,6 @@ class WindowSampler:
             windows[b] = source[start:start + self.length]
             pace[b] = self.pace[k][start:start + self.length - 1]
         return windows, self.labels[picks], pace, actions
-
-
-def shared_actions(ds: MotionDataset, clips: list[int], mirror: bool = False) -> set[str] | None:
-    """The actions the clips of every label perform (mirrored too, where windows are drawn
-    mirrored: a walk to the left is then one to the right as well), where the clips' names say what
-    they do (Bandai's); None where they do not, or where no action is shared. An action one label alone
-    performs tells that label by itself: Bandai's normal alone kicks, punches, slashes, calls,
-    responds and dances, and drawn balanced by action those were 43 % of its windows, where the
-    other emotions walk, bow, wave and run."""
-    if not named_actions([ds.clip_names[c] for c in clips]):
-        return None
-    done: dict[int, set[str]] = {}
-    for c in clips:
-        act = action(ds.clip_names[c])
-        done.setdefault(int(ds.labels[c]), set()).update({act, mirrored_action(act)} if mirror else {act})
-    return set.intersection(*done.values()) or None
 
 
 def balanced(windows: np.ndarray, labels: np.ndarray, actions: list[str]) -> np.ndarray:
