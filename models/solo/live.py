@@ -47,6 +47,7 @@ class SoloLive:
         self.stepper = CpuStep(model) if self.device.type == "cpu" else model
         self.labels: list[str] = list(meta["labels"])
         self.actions: list[str] = list(meta.get("actions", []))
+        self._action_index = {a: i for i, a in enumerate(self.actions)}
         self.fps = float(meta.get("fps", 30.0))
         self.mean = np.asarray(meta["feature_mean"], dtype=np.float32)
         self.std = np.asarray(meta["feature_std"], dtype=np.float32)
@@ -270,8 +271,10 @@ class SoloLive:
         know asks for none: the protocol refuses such names before they get here."""
         if not self.actions or not any(names):
             return None
-        index = {a: i for i, a in enumerate(self.actions)}
-        return np.array([index.get(n, -1) for n in (list(names) + [None] * self.performers)[:self.performers]])
+        asked = np.full(self.performers, -1)
+        for p, name in enumerate(names[:self.performers]):        # a shorter list: the rest ask for none
+            asked[p] = self._action_index.get(name, -1)
+        return asked
 
     def _actions(self, indices: np.ndarray | None) -> torch.Tensor | None:
         """One-hot rows (B, A) of the actions asked; None when none is asked of anyone."""
